@@ -1,0 +1,33 @@
+# Two commands a newcomer runs on a fresh machine:
+#   make demo   installs dfembed, builds the offline demo model, embeds real movie snippets
+#   make test   installs dfembed with its test extras, lints, runs the whole test suite
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+
+.PHONY: venv install install-test demo test lint notebooks bench
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+
+install: $(PY)
+	$(PY) -m pip install --quiet -e .
+
+install-test: $(PY)
+	$(PY) -m pip install --quiet -e '.[test]'
+
+demo: install
+	$(PY) -m tools.offline_models minilm-int8
+	$(PY) -m tools.demo
+
+lint: install-test
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check dfembed
+
+test: install-test lint
+	$(PY) -m tools.offline_models minilm-int8 minilm-fp32 paraphrase-l3 splade-tiny dinov2-small
+	$(PY) -m pytest -q -rs --durations=15
+
+bench: install-test
+	$(PY) -m benchmarks.throughput

@@ -1,0 +1,46 @@
+"""dfembed: embeddings for dataframe columns, in process or across a Dask cluster.
+
+``import dfembed`` registers the ``embed`` accessor on pandas and Dask DataFrames/Series::
+
+    df["vec"] = df.embed.text("body")
+    ddf = ddf.assign(vec=ddf.embed.text("body"))
+"""
+
+from __future__ import annotations
+
+from .accessors import register as _register
+from .columns import to_numpy
+from .engine.stream import as_completed, devices
+from .errors import (
+    DeviceUnavailableError,
+    DfembedError,
+    InputError,
+    ModelLoadError,
+    ModelNotFoundError,
+    WorkerError,
+)
+from .io.parquet import read_parquet, to_parquet, write_parquet
+from .models.registry import ModelInfo, list_models
+from .spec import ModelSpec
+
+__version__ = "0.1.0"
+
+_register()
+
+__all__ = [
+    "DeviceUnavailableError",
+    "DfembedError",
+    "InputError",
+    "ModelInfo",
+    "ModelLoadError",
+    "ModelNotFoundError",
+    "ModelSpec",
+    "WorkerError",
+    "as_completed",
+    "devices",
+    "list_models",
+    "read_parquet",
+    "to_numpy",
+    "to_parquet",
+    "write_parquet",
+]

@@ -1,0 +1,193 @@
+"""The ``.embed`` accessor on pandas and Dask DataFrames and Series.
+
+The accessor is a thin object holding the frame: it validates arguments, turns them into a
+:class:`~dfembed.spec.ModelSpec` plus options (an :class:`~dfembed.engine.task.EmbedTask`),
+and hands that to an engine. Its constructor never raises ``AttributeError``: dask-expr
+falls back to column lookup on ``AttributeError``, which would hide the accessor.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Sequence
+
+import pandas as pd
+
+from . import inputs
+from .encoders.text import TextOptions
+from .engine.task import EmbedTask
+from .models.hub import resolve
+from .spec import CudaPolicy, ModelSpec
+
+DEFAULT_TEXT_MODEL = "all-MiniLM-L6-v2"
+
+
+class _EmbedAccessor:
+    """Shared by the pandas and Dask accessors: argument handling, one place."""
+
+    def __init__(self, obj):
+        self._obj = obj
+
+    # -- what subclasses provide -------------------------------------------------------
+    def _is_series(self) -> bool:
+        raise NotImplementedError  # pragma: no cover - abstract
+
+    def _run(self, task: EmbedTask, progress: bool, parallel: int | None):
+        raise NotImplementedError  # pragma: no cover - abstract
+
+    # -- shared ------------------------------------------------------------------------
+    def _column(self, column: Hashable | None) -> Hashable | None:
+        if self._is_series():
+            if column is not None:
+                raise TypeError("On a Series, call .embed.text() without a column name.")
+            return None
+        if column is None:
+            raise TypeError("On a DataFrame, name the column to embed: df.embed.text('body').")
+        inputs.check_column(self._obj, column)
+        return column
+
+    def _task(self, spec: ModelSpec, options, column, name, on_error="raise") -> EmbedTask:
+        column = self._column(column)
+        if name is None:
+            name = self._obj.name if column is None else column
+        dim = resolve(spec).info.dim
+        return EmbedTask(
+            spec=spec, options=options, column=column, name=name, dim=dim, on_error=on_error
+        )
+
+    def text(
+        self,
+        column: Hashable | None = None,
+        model: str = DEFAULT_TEXT_MODEL,
+        *,
+        revision: str | None = None,
+        batch_size: int | None = None,
+        token_budget: int = 8192,
+        normalize: bool = True,
+        max_length: int | None = None,
+        query: bool = False,
+        dedup: bool = True,
+        progress: bool = False,
+        parallel: int | None = None,
+        cuda: CudaPolicy = False,
+        device_ids: Sequence[int] | None = None,
+        device_id: int = 0,
+        threads: int | None = None,
+        cache_dir: str | None = None,
+        local_files_only: bool = False,
+        name: Hashable | None = None,
+    ):
+        """Dense text embeddings of a column, one float32 vector per row.
+
+        Parameters
+        ----------
+        column
+            Column to embed (omit on a Series).
+        model
+            Registry name (``dfembed.list_models()``), hub repository id, or local folder.
+        revision, cache_dir, local_files_only
+            Hub download settings (``HF_HUB_OFFLINE=1`` is honoured too).
+        batch_size
+            Most rows per model run; by default the token budget alone decides.
+        token_budget
+            Most padded tokens per model run: bounds memory whatever the text lengths.
+        normalize
+            L2-normalize vectors.
+        max_length
+            Truncate texts to this many tokens (at most the model's own limit).
+        query
+            Embed as search queries (the model's query prefix, e.g. for bge/e5).
+        dedup
+            Embed identical texts once.
+        progress
+            Show a progress bar (tqdm in process, Dask's progress bar on a cluster).
+        parallel
+            pandas only: ``None`` runs in process; ``0`` one Dask worker process per core;
+            ``n`` n worker processes (an existing ``distributed.Client`` is used if active).
+        cuda, device_ids, device_id, threads
+            Device policy: ``cuda=False|True|"auto"``; GPUs assigned round-robin to Dask
+            workers; the GPU used in process; ONNX Runtime threads.
+        name
+            Name of the result (default: the column's name).
+
+        Returns
+        -------
+        A Series (pandas) or lazy Series (Dask) with exactly the input's index, of dtype
+        ``pd.ArrowDtype(pa.list_(pa.float32(), dim))``; missing inputs give null rows.
+        """
+        spec = ModelSpec(
+            model=str(model),
+            kind="text",
+            revision=revision,
+            cache_dir=cache_dir,
+            local_files_only=local_files_only,
+            cuda=cuda,
+            device_ids=tuple(device_ids) if device_ids is not None else None,
+            device_id=device_id,
+            threads=threads,
+        )
+        options = TextOptions(
+            batch_size=batch_size,
+            token_budget=token_budget,
+            dedup=dedup,
+            normalize=normalize,
+            max_length=max_length,
+            query=query,
+        )
+        return self._run(self._task(spec, options, column, name), progress, parallel)
+
+
+class PandasEmbedAccessor(_EmbedAccessor):
+    """``df.embed`` / ``series.embed`` on pandas objects."""
+
+    def _is_series(self) -> bool:
+        return isinstance(self._obj, pd.Series)
+
+    def _run(self, task: EmbedTask, progress: bool, parallel: int | None) -> pd.Series:
+        if parallel is None:
+            from .engine.local import embed_pandas
+
+            return embed_pandas(self._obj, task, progress)
+        from .engine.dask import embed_pandas_on_cluster
+
+        return embed_pandas_on_cluster(self._obj, task, progress, parallel)
+
+
+class DaskEmbedAccessor(_EmbedAccessor):
+    """``ddf.embed`` / ``dseries.embed`` on Dask objects: lazy, one task per partition."""
+
+    def _is_series(self) -> bool:
+        import dask.dataframe as dd
+
+        return isinstance(self._obj, dd.Series)
+
+    def _column(self, column):
+        if self._is_series() or column is None:
+            return super()._column(column)
+        inputs.check_column(self._obj._meta, column)
+        return column
+
+    def _run(self, task: EmbedTask, progress: bool, parallel: int | None):
+        if parallel is not None:
+            raise TypeError("parallel= is for pandas frames; a Dask frame runs on its scheduler.")
+        from .engine.dask import embed_dask
+
+        return embed_dask(self._obj, task, progress)
+
+
+def register() -> None:
+    """Register ``embed`` on pandas and Dask DataFrames and Series (idempotent)."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # re-registering on reload warns
+        pd.api.extensions.register_dataframe_accessor("embed")(PandasEmbedAccessor)
+        pd.api.extensions.register_series_accessor("embed")(PandasEmbedAccessor)
+        try:
+            from dask.dataframe.extensions import (
+                register_dataframe_accessor,
+                register_series_accessor,
+            )
+        except ImportError:  # pragma: no cover - dask is a dependency
+            return
+        register_dataframe_accessor("embed")(DaskEmbedAccessor)
+        register_series_accessor("embed")(DaskEmbedAccessor)

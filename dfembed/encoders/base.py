@@ -1,0 +1,118 @@
+"""What every encoder shares: the ONNX session, option handling and the batching path."""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Callable, Hashable, Sequence
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import numpy as np
+
+from ..models.hub import ResolvedModel
+from ..runtime.batching import DEFAULT_TOKEN_BUDGET, dedup, run_batched
+
+OnBatch = Callable[[int, int, float], None]
+
+_ORT_INT_TYPES = {"tensor(int64)": np.int64, "tensor(int32)": np.int32}
+
+
+@dataclass(frozen=True)
+class EncodeOptions:
+    """Per-call choices common to every kind.
+
+    Parameters
+    ----------
+    batch_size
+        Most rows per model run; ``None`` lets the token budget decide.
+    token_budget
+        Most padded tokens (rows x longest row) per model run: bounds memory.
+    dedup
+        Embed identical inputs once and copy the result.
+    """
+
+    batch_size: int | None = None
+    token_budget: int = DEFAULT_TOKEN_BUDGET
+    dedup: bool = True
+
+
+@dataclass
+class Prepared:
+    """Inputs turned into what a model run needs, with each input's cost in tokens."""
+
+    lengths: np.ndarray
+    data: Any
+
+
+class Encoder(abc.ABC):
+    """Runs one ONNX model over a list of inputs, returning one output per input, in order.
+
+    Subclasses say how to turn inputs into model-ready items (:meth:`prepare`) and how to
+    run a batch of them (:meth:`run`); deduplication, length sorting, token-budget batching
+    and restoring input order happen here, once, for every kind.
+    """
+
+    kind: ClassVar[str]
+    options_type: ClassVar[type[EncodeOptions]] = EncodeOptions
+
+    def __init__(self, model: ResolvedModel, session: Any):
+        self.model = model
+        self.info = model.info
+        self.session = session
+        self.input_names = [i.name for i in session.get_inputs()]
+        self._input_types = {i.name: _ORT_INT_TYPES.get(i.type) for i in session.get_inputs()}
+        self.output_names = [o.name for o in session.get_outputs()]
+
+    @property
+    def providers(self) -> list[str]:
+        return list(self.session.get_providers())
+
+    def dedup_key(self, item: Any) -> Hashable:
+        """What makes two inputs identical (the input itself by default)."""
+        return item
+
+    @abc.abstractmethod
+    def prepare(self, items: Sequence[Any], options: EncodeOptions) -> Prepared:
+        """Turn distinct, valid inputs into model-ready data and per-item token counts."""
+
+    @abc.abstractmethod
+    def run(self, prepared: Prepared, positions: np.ndarray, options: EncodeOptions) -> Any:
+        """Outputs for ``prepared`` items at ``positions``: an array or a list, one per item."""
+
+    def encode(
+        self, items: Sequence[Any], options: EncodeOptions, on_batch: OnBatch | None = None
+    ) -> np.ndarray:
+        """One output per item, in the items' order, going through the shared batching path."""
+        if options.dedup:
+            first, inverse = dedup([self.dedup_key(x) for x in items])
+            unique = [items[i] for i in first]
+        else:
+            unique, inverse = list(items), None
+        prepared = self.prepare(unique, options)
+        out = run_batched(
+            prepared.lengths,
+            lambda positions: self.run(prepared, positions, options),
+            token_budget=options.token_budget,
+            max_batch=options.batch_size or None,
+            on_batch=on_batch,
+        )
+        return out if inverse is None else out[inverse]
+
+    def run_model(self, feed: dict[str, np.ndarray], output: str | None = None) -> np.ndarray:
+        """Run the session on ``feed`` (cast to the graph's integer types), one output."""
+        cast = {
+            name: value.astype(self._input_types[name], copy=False)
+            if self._input_types.get(name) is not None
+            else value
+            for name, value in feed.items()
+        }
+        name = output or self.output_name()
+        return self.session.run([name], cast)[0]
+
+    def output_name(self) -> str:
+        if self.info.output_name:
+            return self.info.output_name
+        for preferred in ("last_hidden_state", "token_embeddings"):
+            if preferred in self.output_names:
+                return preferred
+        return self.output_names[0]

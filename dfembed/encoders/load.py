@@ -1,0 +1,87 @@
+"""Build an encoder for a spec: resolve its files, make its session, pick its class."""
+
+from __future__ import annotations
+
+import importlib
+import threading
+import time
+
+from ..errors import DfembedError, ModelLoadError
+from ..models.hub import resolve
+from ..runtime.session import SessionOptions, create_session
+from ..spec import ModelSpec
+from .base import Encoder
+
+#: Encoder class of each kind, imported only when that kind is used.
+ENCODERS = {
+    "text": "dfembed.encoders.text:TextEncoder",
+    "sparse": "dfembed.encoders.sparse:SparseEncoder",
+    "late_interaction": "dfembed.encoders.late_interaction:LateInteractionEncoder",
+    "image": "dfembed.encoders.image:ImageEncoder",
+    "rerank": "dfembed.encoders.rerank:RerankEncoder",
+}
+
+_cache: dict[tuple[str, int], Encoder] = {}
+_lock = threading.Lock()
+#: How many times a model was loaded in this process (tests and metrics read it).
+load_count = 0
+#: Seconds spent loading each cached encoder, by cache key.
+load_seconds: dict[tuple[str, int], float] = {}
+
+
+def encoder_class(kind: str) -> type[Encoder]:
+    try:
+        module, name = ENCODERS[kind].split(":")
+    except KeyError:
+        raise ValueError(f"Unknown model kind {kind!r}: use one of {sorted(ENCODERS)}") from None
+    return getattr(importlib.import_module(module), name)
+
+
+def build_encoder(spec: ModelSpec, device_id: int | None = None) -> Encoder:
+    """Load a new encoder for ``spec`` on ``device_id`` (default: ``spec.device_id``)."""
+    model = resolve(spec)
+    options = SessionOptions(
+        cuda=spec.cuda,
+        device_id=spec.device_id if device_id is None else device_id,
+        threads=spec.threads,
+    )
+    session = create_session(model.onnx_path, options)
+    try:
+        return encoder_class(spec.kind)(model, session)
+    except DfembedError:
+        raise
+    except Exception as exc:
+        raise ModelLoadError(f"Could not set up {spec.describe()}: {exc}") from exc
+
+
+def get_encoder(spec: ModelSpec, device_id: int | None = None) -> Encoder:
+    """The process-wide encoder for ``spec`` on a device, loaded once and then reused.
+
+    Keyed by the spec's stable hash and the device, so every thread of a process (and
+    every task of a Dask worker) shares one ONNX session per model and device.
+    """
+    global load_count
+    key = (spec.key(), spec.device_id if device_id is None else device_id)
+    encoder = _cache.get(key)
+    if encoder is not None:
+        return encoder
+    with _lock:
+        encoder = _cache.get(key)
+        if encoder is None:
+            started = time.perf_counter()
+            encoder = build_encoder(spec, key[1])
+            load_seconds[key] = time.perf_counter() - started
+            load_count += 1
+            _cache[key] = encoder
+    return encoder
+
+
+def cached_encoder(spec: ModelSpec, device_id: int | None = None) -> Encoder | None:
+    """The cached encoder for ``spec`` if one is loaded, without loading it."""
+    return _cache.get((spec.key(), spec.device_id if device_id is None else device_id))
+
+
+def clear_cache() -> None:
+    """Forget every loaded encoder in this process (frees their sessions)."""
+    with _lock:
+        _cache.clear()

@@ -1,0 +1,93 @@
+"""Dense text embeddings: tokenize, run, pool (mean or CLS), L2-normalize."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from .base import EncodeOptions, Encoder, Prepared
+from .tokens import TextTokenizer, feed
+
+
+@dataclass(frozen=True)
+class TextOptions(EncodeOptions):
+    """Options of dense (and other token-based) text encoders.
+
+    Parameters
+    ----------
+    normalize
+        L2-normalize each vector (cosine similarity becomes a dot product).
+    max_length
+        Truncate inputs to this many tokens; ``None`` uses the model's own limit.
+    query
+        Embed as queries (use the model's query prefix) rather than documents.
+    """
+
+    normalize: bool = True
+    max_length: int | None = None
+    query: bool = False
+
+
+class TokenEncoder(Encoder):
+    """Base of encoders whose inputs are texts: owns the tokenizer and the prefixes."""
+
+    options_type = TextOptions
+
+    def __init__(self, model, session):
+        super().__init__(model, session)
+        self.tokenizer = TextTokenizer(model.file("tokenizer.json"), self.info.max_length)
+
+    def tokenize(self, texts: Sequence[str], options: TextOptions) -> Prepared:
+        limit = min(options.max_length or self.info.max_length, self.info.max_length)
+        self.tokenizer.with_max_length(limit)
+        prefix = self.info.query_prefix if options.query else self.info.document_prefix
+        if prefix:
+            texts = [prefix + t for t in texts]
+        encodings = self.tokenizer.encode(texts)
+        lengths = np.fromiter((len(e.ids) for e in encodings), np.int64, len(encodings))
+        return Prepared(lengths=lengths, data=encodings)
+
+    def prepare(self, items: Sequence[str], options: TextOptions) -> Prepared:
+        return self.tokenize(items, options)
+
+    def feed(
+        self, prepared: Prepared, positions: np.ndarray
+    ) -> tuple[dict[str, np.ndarray], np.ndarray]:
+        """Model inputs for a batch, and its attention mask."""
+        return feed(prepared.data, positions, self.input_names, self.tokenizer.pad_id)
+
+
+def pool(hidden: np.ndarray, mask: np.ndarray, how: str) -> np.ndarray:
+    """Sentence vectors from token vectors ``[B, T, D]`` with attention ``mask`` ``[B, T]``."""
+    if hidden.ndim == 2 or how == "none":
+        return hidden
+    if how == "cls":
+        return hidden[:, 0]
+    if how == "mean":
+        weights = mask[..., None].astype(hidden.dtype)
+        return (hidden * weights).sum(axis=1) / np.maximum(weights.sum(axis=1), 1e-9)
+    raise ValueError(f"Unknown pooling {how!r}: use 'mean', 'cls' or 'none'.")
+
+
+def l2_normalize(vectors: np.ndarray) -> np.ndarray:
+    norms = np.linalg.norm(vectors, axis=-1, keepdims=True)
+    return vectors / np.maximum(norms, 1e-12)
+
+
+class TextEncoder(TokenEncoder):
+    """Dense sentence embeddings, one fixed-width float32 vector per text."""
+
+    kind = "text"
+
+    def run(self, prepared: Prepared, positions: np.ndarray, options: TextOptions) -> np.ndarray:
+        inputs, mask = self.feed(prepared, positions)
+        vectors = pool(self.run_model(inputs), mask, self.info.pooling)
+        if options.normalize:
+            vectors = l2_normalize(vectors)
+        return np.ascontiguousarray(vectors, dtype=np.float32)
+
+    @property
+    def dim(self) -> int:
+        return self.info.dim

@@ -1,0 +1,133 @@
+"""The Dask engine: one task per partition, on workers that each hold one session per model."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+
+import pandas as pd
+
+from ..runtime.devices import worker_device
+from .cluster import active_client, client_for
+from .metrics import batch_recorder
+from .plugin import ModelPlugin, OrdinalPlugin, plugin_name
+from .task import EmbedTask
+
+_ROWS_PER_PARTITION = 8192
+
+
+def embed_partition(part: pd.DataFrame | pd.Series, task: EmbedTask) -> pd.Series:
+    """Embed one partition where it runs: on a worker through its model plugin."""
+    worker = _current_worker()
+    if worker is None:  # threaded or synchronous scheduler: the process cache serves
+        return task.run(part, on_batch=batch_recorder(task.spec.kind, in_dask_task=False))
+    plugin = worker.plugins.get(plugin_name(task.spec)) or _adhoc_plugin(worker, task.spec)
+    return task.run(
+        part, load=plugin.encoder, on_batch=batch_recorder(task.spec.kind, in_dask_task=True)
+    )
+
+
+def embed_dask(obj, task: EmbedTask, progress: bool = False):
+    """The lazy result of ``task`` over a Dask frame: aligned, one task per partition."""
+    client = active_client()
+    if client is not None:
+        ensure_plugins(client, task.spec)
+    result = obj.map_partitions(
+        embed_partition,
+        task,
+        meta=task.meta(obj._meta.index),
+        token=f"dfembed-{task.spec.kind}",
+        align_dataframes=False,
+    )
+    if progress:
+        result = _persist_with_progress(result, client)
+    return result
+
+
+def embed_pandas_on_cluster(
+    obj: pd.DataFrame | pd.Series, task: EmbedTask, progress: bool, parallel: int
+) -> pd.Series:
+    """Run a pandas job on Dask workers and bring the result back in the input's order."""
+    import dask
+    import dask.dataframe as dd
+    from distributed import progress as show_progress
+    from distributed import span
+
+    client = client_for(parallel)
+    workers = max(1, len(client.scheduler_info()["workers"]))
+    parts = max(1, min(len(obj), max(2 * workers, math.ceil(len(obj) / _ROWS_PER_PARTITION))))
+    # sort=False keeps the rows in their order (and duplicates in the index); no string
+    # conversion, so a non-text cell raises as it does in process instead of becoming text
+    with dask.config.set({"dataframe.convert-string": False}):
+        frame = dd.from_pandas(obj, npartitions=parts, sort=False)
+    ensure_plugins(client, task.spec)
+    result = frame.map_partitions(
+        embed_partition,
+        task,
+        meta=task.meta(obj.index),
+        token=f"dfembed-{task.spec.kind}",
+        align_dataframes=False,
+    )
+    with span("dfembed", task.spec.kind):
+        future = client.compute(result)
+        if progress:
+            show_progress(future)
+        out = future.result()
+    out.index = obj.index  # identical labels; this drops the per-partition index copies
+    return out
+
+
+def ensure_plugins(client, spec) -> None:
+    """Register the ordinal plugin and this spec's model plugin once per client."""
+    done: set = client.__dict__.setdefault("_dfembed_plugins", set())
+    if "ordinals" not in done:
+        client.register_plugin(OrdinalPlugin())
+        done.add("ordinals")
+    name = plugin_name(spec)
+    if name not in done:
+        workers = frozenset(client.scheduler_info()["workers"])
+        client.register_plugin(ModelPlugin(spec, preload_on=workers), name=name)
+        done.add(name)
+
+
+def _current_worker():
+    try:
+        from distributed import get_worker
+
+        return get_worker()
+    except (ImportError, ValueError):
+        return None
+
+
+_adhoc: dict[tuple[str, str], ModelPlugin] = {}
+
+
+def _adhoc_plugin(worker, spec) -> ModelPlugin:
+    """A stand-in when the graph was built before any client existed (no plugin sent)."""
+    key = (worker.address, spec.key())
+    if key not in _adhoc:
+        plugin = ModelPlugin(spec)
+        ordinal = worker.name if isinstance(worker.name, int) else 0
+        plugin.worker_name = f"{worker.name} ({worker.address})"
+        plugin.ordinal = ordinal
+        plugin.worker_spec = dataclasses.replace(
+            spec,
+            device_id=worker_device(spec.device_ids, ordinal, spec.device_id),
+            threads=spec.threads or worker.state.nthreads,
+        )
+        _adhoc[key] = plugin
+    return _adhoc[key]
+
+
+def _persist_with_progress(result, client):
+    """Start computing now and show a bar: Dask's own on a cluster, tqdm-free otherwise."""
+    if client is not None:
+        from distributed import progress as show_progress
+
+        persisted = client.persist(result)
+        show_progress(persisted)
+        return persisted
+    from dask.diagnostics import ProgressBar
+
+    with ProgressBar():
+        return result.persist()

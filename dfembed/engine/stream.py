@@ -1,0 +1,67 @@
+"""Consuming a Dask result partition by partition, as partitions finish."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pandas as pd
+
+from .cluster import active_client
+
+
+def as_completed(result, client=None) -> Iterator[tuple[int, pd.Series | pd.DataFrame]]:
+    """Yield ``(partition_number, pandas object)`` as each partition of ``result`` finishes.
+
+    For code that upserts vectors into a store as it goes: partitions arrive in the order
+    they finish, each tagged with its position, and each still carries its own index, so
+    nothing needs the whole result in memory. ``result.compute()`` stays the ordered way.
+    """
+    from distributed import as_completed as futures_completed
+
+    client = client or active_client()
+    if client is None:
+        raise RuntimeError(
+            "dfembed.as_completed needs a distributed Client: create one first "
+            "(distributed.Client() starts a local cluster)."
+        )
+    futures = client.compute(list(result.to_delayed()))
+    position = {future.key: i for i, future in enumerate(futures)}
+    for future, part in futures_completed(futures, with_results=True):
+        yield position[future.key], part
+
+
+def devices(client=None) -> pd.DataFrame:
+    """Which worker runs which model on which device and provider, one row per session."""
+    client = client or active_client()
+    if client is None:
+        raise RuntimeError("dfembed.devices needs a distributed Client.")
+    rows = []
+    for address, sessions in client.run(_worker_sessions).items():
+        for row in sessions or [{"model": None}]:
+            rows.append({"worker": address, **row})
+    return pd.DataFrame(rows)
+
+
+def _worker_sessions(dask_worker=None) -> list[dict]:
+    from .plugin import ModelPlugin
+
+    rows = []
+    for plugin in dask_worker.plugins.values() if dask_worker is not None else []:
+        if not isinstance(plugin, ModelPlugin) or plugin.worker_spec is None:
+            continue
+        encoder = plugin.loaded()
+        rows.append(
+            {
+                "name": dask_worker.name,
+                "ordinal": plugin.ordinal,
+                "model": plugin.spec.model,
+                "kind": plugin.spec.kind,
+                "cuda": plugin.spec.cuda,
+                "device_id": plugin.worker_spec.device_id,
+                "threads": plugin.worker_spec.threads,
+                "loaded": encoder is not None,
+                "providers": ",".join(encoder.providers) if encoder is not None else None,
+                "error": str(plugin.error) if plugin.error else None,
+            }
+        )
+    return rows

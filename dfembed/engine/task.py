@@ -1,0 +1,97 @@
+"""One embedding job over one partition: read the column, encode, build the output column.
+
+An :class:`EmbedTask` is small and picklable: it is what every Dask task carries, and the
+pandas path runs exactly the same code in process.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Hashable
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from .. import columns, inputs
+from ..encoders.base import EncodeOptions, Encoder, OnBatch
+from ..encoders.load import get_encoder
+from ..spec import ModelSpec
+
+
+@dataclass(frozen=True)
+class KindIO:
+    """How one kind's inputs are checked and its outputs stored in a column."""
+
+    read: Callable[[pd.Series, object, EmbedTask], tuple[np.ndarray, list]]
+    write: Callable[[np.ndarray | None, np.ndarray, pd.Index, EmbedTask], pd.Series]
+    dtype: Callable[[EmbedTask], object]
+
+
+def _read_texts(values: pd.Series, column: object, task: EmbedTask):
+    return inputs.texts(values, column)
+
+
+def _write_dense(outputs, valid, index, task: EmbedTask) -> pd.Series:
+    return columns.dense(outputs, valid, index, task.name, task.dim)
+
+
+KINDS: dict[str, KindIO] = {
+    "text": KindIO(read=_read_texts, write=_write_dense, dtype=lambda t: columns.dense_type(t.dim)),
+}
+
+
+@dataclass(frozen=True)
+class EmbedTask:
+    """Everything a partition needs to be embedded, and nothing heavy.
+
+    Parameters
+    ----------
+    spec
+        The model to run.
+    options
+        The kind's per-call options.
+    column
+        Column of the partition to embed; ``None`` when partitions are Series.
+    name
+        Name of the output Series.
+    dim
+        Output width, so empty partitions produce the right (empty) column.
+    on_error
+        ``"raise"`` or ``"null"`` for inputs a kind can fail on per row (images).
+    """
+
+    spec: ModelSpec
+    options: EncodeOptions
+    column: Hashable | None
+    name: Hashable
+    dim: int
+    on_error: str = "raise"
+
+    @property
+    def io(self) -> KindIO:
+        return KINDS[self.spec.kind]
+
+    def meta(self, index: pd.Index) -> pd.Series:
+        """An empty output Series with the right dtype, name and index type (Dask's meta)."""
+        return pd.Series([], index=index[:0], name=self.name, dtype=self.io.dtype(self))
+
+    def run(
+        self,
+        part: pd.DataFrame | pd.Series,
+        load: Callable[[], Encoder] | None = None,
+        on_batch: OnBatch | None = None,
+    ) -> pd.Series:
+        """Embed one partition; the result has exactly the partition's index.
+
+        ``load`` returns the encoder (a Dask worker passes its plugin's); by default the
+        process-wide cached encoder for the task's spec is used. It is only called when the
+        partition has something to embed.
+        """
+        values = part if self.column is None else part[self.column]
+        label = self.column if self.column is not None else values.name
+        valid, items = self.io.read(values, label, self)
+        outputs = None
+        if len(items):
+            encoder = load() if load is not None else get_encoder(self.spec)
+            outputs = encoder.encode(items, self.options, on_batch)
+        return self.io.write(outputs, valid, values.index, self)

@@ -1,0 +1,58 @@
+"""Checking a column's values before they reach a model.
+
+Missing values (``None``, ``NaN``, ``pd.NA``, ``NaT``) become null output rows: a documented
+choice, so a table with gaps still embeds. Anything else that is not a string is a
+mistake the user should hear about, with the offending row's label and type.
+"""
+
+from __future__ import annotations
+
+import difflib
+
+import numpy as np
+import pandas as pd
+
+from .errors import InputError
+
+
+def missing_mask(values: pd.Series) -> np.ndarray:
+    """True where a cell is missing (None, NaN, pd.NA, NaT)."""
+    return np.asarray(pd.isna(values), dtype=bool)
+
+
+def texts(values: pd.Series, column: object) -> tuple[np.ndarray, list[str]]:
+    """Valid-row mask and the strings to embed; raise on non-string, non-missing cells.
+
+    Lone UTF-16 surrogates (which Python strings can hold but UTF-8 cannot) are replaced
+    by U+FFFD so that such a text still embeds instead of failing the whole batch.
+    """
+    valid = ~missing_mask(values)
+    cells = values.to_numpy(dtype=object)[valid]
+    bad = [i for i, cell in enumerate(cells) if not isinstance(cell, str)]
+    if bad:
+        labels = values.index[valid]
+        first = cells[bad[0]]
+        raise InputError(
+            f"Column {column!r} holds a {type(first).__name__} at index label "
+            f"{labels[bad[0]]!r} ({len(bad)} non-text cell(s) in all); dfembed embeds strings "
+            "and treats None/NaN as missing. Convert with .astype(str) if that is intended."
+        )
+    return valid, [_clean(cell) for cell in cells]
+
+
+def _clean(text: str) -> str:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+    return text
+
+
+def check_column(frame: pd.DataFrame, column: object) -> None:
+    """Raise an :class:`InputError` naming the closest columns when ``column`` is absent."""
+    if column in frame.columns:
+        return
+    names = [str(c) for c in frame.columns]
+    close = difflib.get_close_matches(str(column), names, n=3, cutoff=0.6)
+    hint = f" Did you mean {', '.join(repr(c) for c in close)}?" if close else ""
+    raise InputError(f"No column {column!r} in the frame (columns: {names[:20]}).{hint}")

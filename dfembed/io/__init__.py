@@ -1,0 +1,1 @@
+"""Reading inputs and writing vector columns to files."""

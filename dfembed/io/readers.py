@@ -1,0 +1,48 @@
+"""Reading the tables the command line embeds: parquet, CSV and JSON lines."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from ..errors import InputError
+
+FORMATS = {
+    ".parquet": "parquet",
+    ".pq": "parquet",
+    ".csv": "csv",
+    ".jsonl": "json",
+    ".ndjson": "json",
+    ".json": "json",
+}
+
+
+def table_format(path: str | Path) -> str:
+    """``parquet``, ``csv`` or ``json`` from a file's (or folder's) suffix."""
+    suffix = Path(path).suffix.lower()
+    if suffix not in FORMATS:
+        raise InputError(f"Cannot tell the format of {path}: use a .parquet, .csv or .jsonl file.")
+    return FORMATS[suffix]
+
+
+def read_pandas(path: str | Path) -> pd.DataFrame:
+    """Read a whole table into pandas."""
+    fmt = table_format(path)
+    if fmt == "parquet":
+        return pd.read_parquet(path)
+    if fmt == "csv":
+        return pd.read_csv(path)
+    return pd.read_json(path, lines=True)
+
+
+def read_dask(path: str | Path, blocksize: str = "16MB"):
+    """Read a table lazily as a Dask DataFrame, partitioned by blocks of the file."""
+    import dask.dataframe as dd
+
+    fmt = table_format(path)
+    if fmt == "parquet":
+        return dd.read_parquet(path)
+    if fmt == "csv":
+        return dd.read_csv(path, blocksize=blocksize)
+    return dd.read_json(path, lines=True, blocksize=blocksize)

@@ -1,0 +1,134 @@
+"""Turn a model reference into a folder on disk: a local directory, or a hub download.
+
+Hub downloads go through ``huggingface_hub`` and so honour its cache, ``cache_dir``,
+``local_files_only``, ``HF_ENDPOINT`` and ``HF_HUB_OFFLINE``. Only the files the model needs
+are fetched (the ONNX graph, tokenizer and JSON configs): never pickles or remote code.
+``huggingface_hub`` writes each file to a temporary name and renames it when complete, so
+a download cut mid-file is never seen as a whole file in the cache.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..errors import ModelLoadError, ModelNotFoundError
+from ..spec import ModelSpec
+from .registry import ModelInfo, info_from_folder, lookup
+
+#: Where an unknown hub repository may keep its ONNX graph, in order of preference.
+ONNX_CANDIDATES = ("onnx/model.onnx", "model.onnx")
+
+_OFFLINE_HELP = (
+    "To use it without network access, either pass model= a local directory holding the "
+    "ONNX file and tokenizer.json, or download it once with network access (it is then "
+    "served from the Hugging Face cache, also with HF_HUB_OFFLINE=1)."
+)
+
+
+@dataclass(frozen=True)
+class ResolvedModel:
+    """A model's folder on disk and how to run it."""
+
+    folder: Path
+    info: ModelInfo
+
+    @property
+    def onnx_path(self) -> Path:
+        return self.folder / self.info.onnx_file
+
+    def file(self, name: str) -> Path | None:
+        """A file of the model's folder, or ``None`` when the model has no such file."""
+        path = self.folder / name
+        return path if path.exists() else None
+
+
+def resolve(spec: ModelSpec) -> ResolvedModel:
+    """Find or download the files of ``spec.model``; raise a specific error otherwise."""
+    folder = Path(os.path.expanduser(spec.model))
+    if folder.is_dir():
+        return _from_folder(folder, None, spec)
+    known = lookup(spec.model)
+    if known is None and spec.model.count("/") != 1:
+        raise ModelNotFoundError(
+            f"{spec.model!r} is not a local directory, a known model name or a hub "
+            "repository id ('owner/name'). See dfembed.list_models() for known names."
+        )
+    if known is not None:
+        _check_kind(known, spec)
+        folder = _download(known.repo or spec.model, spec, known.files())
+    else:
+        folder = _download(spec.model, spec, _unknown_repo_patterns())
+    return _from_folder(folder, known, spec)
+
+
+def _check_kind(info: ModelInfo, spec: ModelSpec) -> None:
+    if info.kind != spec.kind:
+        raise ModelLoadError(
+            f"{spec.model!r} is a {info.kind} model, not a {spec.kind} model: call "
+            f"df.embed.{info.kind}(...) instead, or pick a {spec.kind} model from "
+            f"dfembed.list_models(kind={spec.kind!r})."
+        )
+
+
+def _unknown_repo_patterns() -> list[str]:
+    """Files to fetch from a repository the registry does not know."""
+    onnx = [p for candidate in ONNX_CANDIDATES for p in (candidate, candidate + "_data")]
+    extra = ["1_Pooling/config.json", "sentence_bert_config.json", "preprocessor_config.json"]
+    return sorted({*onnx, *ModelInfo(name="", kind="image").files(), *extra})
+
+
+def _download(repo: str, spec: ModelSpec, patterns: list[str]) -> Path:
+    from huggingface_hub import errors as hf_errors
+    from huggingface_hub import snapshot_download
+
+    try:
+        path = snapshot_download(
+            repo_id=repo,
+            revision=spec.revision,
+            cache_dir=spec.cache_dir,
+            local_files_only=spec.local_files_only,
+            allow_patterns=patterns,
+        )
+    except hf_errors.RevisionNotFoundError as exc:
+        raise ModelNotFoundError(
+            f"Revision {spec.revision!r} of {repo!r} does not exist on the hub: check "
+            "revision= (a branch, tag or commit hash)."
+        ) from exc
+    except (hf_errors.RepositoryNotFoundError, hf_errors.GatedRepoError) as exc:
+        raise ModelNotFoundError(
+            f"The hub has no repository {repo!r} (or it is private/gated): check the name, "
+            "or log in with `hf auth login` for private models."
+        ) from exc
+    except hf_errors.LocalEntryNotFoundError as exc:
+        raise ModelNotFoundError(
+            f"{repo!r} is not in the Hugging Face cache and cannot be downloaded now "
+            f"(offline, HF_HUB_OFFLINE=1 or local_files_only=True). {_OFFLINE_HELP}"
+        ) from exc
+    except (hf_errors.HfHubHTTPError, OSError) as exc:
+        raise ModelNotFoundError(
+            f"Downloading {repo!r} from the hub failed: {exc}. {_OFFLINE_HELP}"
+        ) from exc
+    return Path(path)
+
+
+def _from_folder(folder: Path, known: ModelInfo | None, spec: ModelSpec) -> ResolvedModel:
+    """Describe a folder (its dfembed.json overrides the registry) and check its ONNX file."""
+    if known is None:
+        present = [c for c in ONNX_CANDIDATES if (folder / c).exists()]
+        base = ModelInfo(name=spec.model, kind=spec.kind, onnx_file=(present or ["model.onnx"])[0])
+    else:
+        base = known
+    info = info_from_folder(folder, base)
+    _check_kind(info, spec)
+    model = ResolvedModel(folder=folder, info=info)
+    if not model.onnx_path.exists():
+        onnx_files = sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*.onnx"))
+        hint = (
+            f' It has {onnx_files}: name one in a dfembed.json file ("onnx_file").'
+            if onnx_files
+            else " Export the model to ONNX first (e.g. with optimum or torch.onnx)."
+        )
+        raise ModelNotFoundError(f"No ONNX file {info.onnx_file!r} in {folder}.{hint}")
+    return model

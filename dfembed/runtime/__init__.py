@@ -1,0 +1,1 @@
+"""Running models: the ONNX session factory, device choice and batching."""

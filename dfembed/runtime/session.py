@@ -1,0 +1,85 @@
+"""The one ONNX Runtime session factory: providers, device, threads and memory arena."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..errors import DeviceUnavailableError, ModelLoadError
+from .devices import CPU, CUDA, use_cuda
+
+
+@dataclass(frozen=True)
+class SessionOptions:
+    """How to build a session.
+
+    Parameters
+    ----------
+    cuda
+        ``False``, ``True`` (required: raise if unavailable) or ``"auto"``.
+    device_id
+        CUDA device ordinal, as this process sees it.
+    threads
+        ``intra_op_num_threads``; ``None`` uses the cores this process may run on.
+    cpu_mem_arena
+        ONNX Runtime's CPU arena: faster repeated runs, but it keeps its peak allocation.
+    gpu_mem_limit
+        Bytes the CUDA arena may grow to (``None``: no limit).
+    """
+
+    cuda: bool | str = False
+    device_id: int = 0
+    threads: int | None = None
+    cpu_mem_arena: bool = True
+    gpu_mem_limit: int | None = None
+
+
+def default_threads() -> int:
+    """Cores this process may run on (respects affinity masks and containers)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def create_session(path: Path, options: SessionOptions):
+    """Load ``path`` into an ``onnxruntime.InferenceSession`` as ``options`` say.
+
+    Raises
+    ------
+    ModelLoadError
+        The file is missing, truncated or not an ONNX model this runtime can run.
+    DeviceUnavailableError
+        ``cuda=True`` and the CUDA provider did not load (onnxruntime itself would only log
+        an error and quietly run on the CPU).
+    """
+    import onnxruntime as ort
+
+    want_cuda = use_cuda(options.cuda)
+    so = ort.SessionOptions()
+    so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    so.intra_op_num_threads = options.threads or default_threads()
+    so.inter_op_num_threads = 1
+    so.enable_cpu_mem_arena = options.cpu_mem_arena
+    so.log_severity_level = 3
+    providers: list = [CPU]
+    if want_cuda:
+        cuda_opts = {"device_id": options.device_id, "arena_extend_strategy": "kSameAsRequested"}
+        if options.gpu_mem_limit:
+            cuda_opts["gpu_mem_limit"] = options.gpu_mem_limit
+        providers = [(CUDA, cuda_opts), CPU]
+    try:
+        session = ort.InferenceSession(str(path), sess_options=so, providers=providers)
+    except Exception as exc:  # onnxruntime raises its own untyped errors for bad files
+        raise ModelLoadError(
+            f"ONNX Runtime could not load {path}: {exc}. The file may be truncated or "
+            "corrupt: delete it (or the model's cache folder) and download it again."
+        ) from exc
+    if want_cuda and CUDA not in session.get_providers() and options.cuda is True:
+        raise DeviceUnavailableError(
+            f"cuda=True, but the CUDA provider did not load for GPU {options.device_id} "
+            "(no GPU visible, or CUDA 12/13 and cuDNN 9 libraries missing: install "
+            'onnxruntime-gpu[cuda,cudnn]). Use cuda="auto" to fall back to the CPU.'
+        )
+    return session

@@ -1,0 +1,38 @@
+"""Shared fixtures: real model folders built once per session, and Dask settings."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+
+import dask
+import pytest
+
+import dfembed  # noqa: F401 - registers the accessor
+
+# Dask writes dask-scratch-space into the working directory unless told otherwise.
+dask.config.set({"temporary-directory": os.path.join(tempfile.gettempdir(), "dfembed-tests")})
+
+
+def _model(name: str):
+    from tools.offline_models import build
+
+    return str(build(name))
+
+
+@pytest.fixture(scope="session")
+def minilm_int8() -> str:
+    """all-MiniLM-L6-v2 with int8 weights (real weights, no torch needed)."""
+    return _model("minilm-int8")
+
+
+@pytest.fixture(scope="session")
+def minilm_fp32() -> str:
+    """all-MiniLM-L6-v2 exported to fp32 ONNX from its safetensors (needs torch)."""
+    return _model("minilm-fp32")
+
+
+@pytest.fixture(scope="session")
+def paraphrase_l3() -> str:
+    """paraphrase-MiniLM-L3-v2 fp32 ONNX."""
+    return _model("paraphrase-l3")

@@ -1,0 +1,178 @@
+"""The Dask engine on a real LocalCluster: alignment, one load per worker, faults, metrics."""
+
+from __future__ import annotations
+
+import os
+import signal
+import urllib.request
+
+import dask.dataframe as dd
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import dfembed
+from dfembed import InputError, WorkerError
+
+WORDS = ["cats", "purr", "stocks", "fell", "rain", "today", "jazz", "music", "river", "bank"]
+
+
+def _frame(n: int, index_kind: str, seed: int = 0) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    texts = [" ".join(rng.choice(WORDS, size=rng.integers(1, 12))) for _ in range(n)]
+    for i in rng.choice(n, size=n // 7, replace=False) if n else []:
+        texts[i] = None
+    index = {
+        "int": pd.RangeIndex(n),
+        "string": pd.Index([f"row-{i}" for i in rng.permutation(n)]),
+        "duplicate": pd.Index(rng.integers(0, max(1, n // 3), size=n)),
+    }[index_kind]
+    return pd.DataFrame({"body": texts, "other": range(n)}, index=index)
+
+
+def _same(result: pd.Series, expected: pd.Series) -> None:
+    assert result.index.tolist() == expected.index.tolist()
+    assert result.isna().tolist() == expected.isna().tolist()
+    np.testing.assert_allclose(dfembed.to_numpy(result), dfembed.to_numpy(expected), atol=1e-5)
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=list(HealthCheck))
+@given(
+    n=st.integers(0, 60),
+    parts=st.integers(1, 8),
+    index_kind=st.sampled_from(["int", "string", "duplicate"]),
+    shape=st.sampled_from(["plain", "repartition", "unknown", "empty-parts"]),
+)
+def test_dask_equals_pandas_for_any_partitioning(client, minilm_int8, n, parts, index_kind, shape):
+    df = _frame(n, index_kind, seed=n * 31 + parts)
+    expected = df.embed.text("body", model=minilm_int8)
+    ddf = dd.from_pandas(df, npartitions=max(1, min(parts, max(n, 1))), sort=False)
+    if shape == "repartition":
+        ddf = ddf.repartition(npartitions=parts + 1)
+    elif shape == "unknown":
+        ddf = ddf.clear_divisions()
+    elif shape == "empty-parts":
+        keep = df["other"] % 3 != 0
+        ddf = ddf[ddf["other"] % 3 != 0]
+        expected = expected[keep.to_numpy()]
+    result = ddf.assign(vec=ddf.embed.text("body", model=minilm_int8)).compute()
+    _same(result["vec"], expected)
+    series_result = ddf["body"].embed.text(model=minilm_int8).compute()
+    _same(series_result, expected.rename("body"))
+
+
+def test_threaded_scheduler_uses_process_cache(minilm_int8):
+    df = _frame(30, "string")
+    ddf = dd.from_pandas(df, npartitions=4, sort=False)
+    result = ddf.embed.text("body", model=minilm_int8).compute(scheduler="threads")
+    _same(result, df.embed.text("body", model=minilm_int8))
+
+
+def _loads(client) -> dict:
+    return client.run(lambda: __import__("dfembed.encoders.load").encoders.load.load_count)
+
+
+def test_one_load_per_worker_and_per_model(client, minilm_int8, paraphrase_l3):
+    ddf = dd.from_pandas(_frame(80, "int"), npartitions=8)
+    before = _loads(client)
+    for _ in range(3):
+        ddf.embed.text("body", model=minilm_int8, max_length=64).compute()
+    first = _loads(client)
+    assert all(first[w] - before[w] <= 1 for w in first)
+    ddf.embed.text("body", model=paraphrase_l3).compute()
+    second = _loads(client)
+    assert sum(second.values()) - sum(first.values()) == len(second)
+    table = dfembed.devices(client)
+    assert set(table["ordinal"]) == {0, 1}
+    assert (table["providers"].dropna() == "CPUExecutionProvider").all()
+
+
+def test_task_names_and_metrics(client, minilm_int8):
+    from distributed import get_task_stream
+
+    ddf = dd.from_pandas(_frame(40, "int"), npartitions=4)
+    with get_task_stream(client) as stream:
+        ddf.embed.text("body", model=minilm_int8).compute()
+    prefixes = {str(t["key"][0] if isinstance(t["key"], tuple) else t["key"]) for t in stream.data}
+    assert any(p.startswith("dfembed-text") for p in prefixes)
+    info = client.scheduler_info()["workers"]
+    totals = 0.0
+    for worker in info.values():
+        port = worker["services"]["dashboard"]
+        page = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10).read()
+        for line in page.decode().splitlines():
+            if line.startswith('dfembed_rows_total{kind="text"}'):
+                totals += float(line.split()[-1])
+    assert totals >= 34  # every non-null row of this job, at least
+
+
+def test_bad_input_error_reaches_client_with_label(client, minilm_int8):
+    import dask
+
+    df = pd.DataFrame({"body": ["ok", "fine", 42, "x"]}, index=["a", "b", "the-bad-one", "d"])
+    with dask.config.set({"dataframe.convert-string": False}):  # else Dask makes 42 a "42"
+        ddf = dd.from_pandas(df, npartitions=2, sort=False)
+    with pytest.raises(InputError, match="the-bad-one"):
+        ddf.embed.text("body", model=minilm_int8).compute()
+
+
+def test_failed_load_names_worker_and_model(client, minilm_int8, tmp_path):
+    import shutil
+
+    broken = tmp_path / "broken"
+    shutil.copytree(minilm_int8, broken)
+    (broken / "model.onnx").write_bytes(b"not an onnx file")
+    ddf = dd.from_pandas(_frame(10, "int"), npartitions=2)
+    with pytest.raises(WorkerError, match=r"Worker .*tcp://127\.0\.0\.1.*broken"):
+        ddf.embed.text("body", model=str(broken)).compute()
+
+
+def test_as_completed_yields_every_partition(client, minilm_int8):
+    df = _frame(50, "string")
+    ddf = dd.from_pandas(df, npartitions=5, sort=False)
+    parts = dict(dfembed.as_completed(ddf.embed.text("body", model=minilm_int8), client))
+    assert sorted(parts) == list(range(5))
+    joined = pd.concat([parts[i] for i in range(5)])
+    _same(joined, df.embed.text("body", model=minilm_int8))
+
+
+def test_progress_persists_and_matches(client, minilm_int8):
+    df = _frame(30, "int")
+    ddf = dd.from_pandas(df, npartitions=3)
+    result = ddf.embed.text("body", model=minilm_int8, progress=True)
+    _same(result.compute(), df.embed.text("body", model=minilm_int8))
+
+
+def test_pandas_parallel_uses_the_active_client(client, minilm_int8):
+    df = _frame(50, "duplicate")
+    result = df.embed.text("body", model=minilm_int8, parallel=2)
+    _same(result, df.embed.text("body", model=minilm_int8))
+
+
+def _finished_tasks(dask_scheduler) -> int:
+    return sum(1 for t in dask_scheduler.tasks.values()
+               if t.state == "memory" and "dfembed-text" in str(t.key))
+
+
+@pytest.mark.slow
+def test_worker_killed_mid_job_gives_same_result(minilm_int8, tmp_path):
+    import time
+
+    from distributed import Client, LocalCluster
+
+    df = _frame(900, "string", seed=7)
+    expected = df.embed.text("body", model=minilm_int8)
+    with LocalCluster(n_workers=2, threads_per_worker=1, host="127.0.0.1", dashboard_address=":0",
+                      local_directory=str(tmp_path)) as cluster, Client(cluster) as c:
+        ddf = dd.from_pandas(df, npartitions=30, sort=False)
+        future = c.compute(ddf.embed.text("body", model=minilm_int8, batch_size=2))
+        victim = next(iter(c.scheduler_info()["workers"]))
+        pid = c.run(os.getpid, workers=[victim])[victim]
+        deadline = time.monotonic() + 120
+        while c.run_on_scheduler(_finished_tasks) < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not future.done(), "the job finished before the kill: make it longer"
+        os.kill(pid, signal.SIGKILL)
+        _same(future.result(timeout=240), expected)
