@@ -19,6 +19,10 @@ from .models.hub import resolve
 from .spec import CudaPolicy, ModelSpec
 
 DEFAULT_TEXT_MODEL = "all-MiniLM-L6-v2"
+DEFAULT_SPARSE_MODEL = "prithivida/Splade_PP_en_v1"
+DEFAULT_LATE_MODEL = "colbert-ir/colbertv2.0"
+DEFAULT_IMAGE_MODEL = "Qdrant/clip-ViT-B-32-vision"
+DEFAULT_RERANK_MODEL = "Xenova/ms-marco-MiniLM-L-6-v2"
 
 
 class _EmbedAccessor:
@@ -38,7 +42,7 @@ class _EmbedAccessor:
     def _column(self, column: Hashable | None) -> Hashable | None:
         if self._is_series():
             if column is not None:
-                raise TypeError("On a Series, call .embed.text() without a column name.")
+                raise TypeError("On a Series, call .embed methods without a column name.")
             return None
         if column is None:
             raise TypeError("On a DataFrame, name the column to embed: df.embed.text('body').")
@@ -134,6 +138,208 @@ class _EmbedAccessor:
             query=query,
         )
         return self._run(self._task(spec, options, column, name), progress, parallel)
+
+    def sparse(
+        self,
+        column: Hashable | None = None,
+        model: str = DEFAULT_SPARSE_MODEL,
+        *,
+        revision: str | None = None,
+        batch_size: int | None = None,
+        token_budget: int = 8192,
+        max_length: int | None = None,
+        query: bool = False,
+        k1: float = 1.2,
+        b: float = 0.75,
+        avg_len: float = 256.0,
+        dedup: bool = True,
+        progress: bool = False,
+        parallel: int | None = None,
+        cuda: CudaPolicy = False,
+        device_ids: Sequence[int] | None = None,
+        device_id: int = 0,
+        threads: int | None = None,
+        cache_dir: str | None = None,
+        local_files_only: bool = False,
+        name: Hashable | None = None,
+    ):
+        """Sparse text vectors (SPLADE, BM25): a ``struct<indices, values>`` per row.
+
+        ``k1``, ``b`` and ``avg_len`` (average document length in words) are BM25's term
+        weighting; queries (``query=True``) are weighted without length normalization.
+        Other parameters as for :meth:`text`. ``dfembed.to_scipy`` gives a CSR matrix.
+        """
+        from .encoders.sparse import SparseOptions
+
+        spec = self._spec(
+            "sparse",
+            model,
+            revision,
+            cuda,
+            device_ids,
+            device_id,
+            threads,
+            cache_dir,
+            local_files_only,
+        )
+        options = SparseOptions(
+            batch_size=batch_size,
+            token_budget=token_budget,
+            dedup=dedup,
+            max_length=max_length,
+            query=query,
+            k1=k1,
+            b=b,
+            avg_len=avg_len,
+        )
+        return self._run(self._task(spec, options, column, name), progress, parallel)
+
+    def late_interaction(
+        self,
+        column: Hashable | None = None,
+        model: str = DEFAULT_LATE_MODEL,
+        *,
+        revision: str | None = None,
+        batch_size: int | None = None,
+        token_budget: int = 8192,
+        max_length: int | None = None,
+        query: bool = False,
+        dedup: bool = True,
+        progress: bool = False,
+        parallel: int | None = None,
+        cuda: CudaPolicy = False,
+        device_ids: Sequence[int] | None = None,
+        device_id: int = 0,
+        threads: int | None = None,
+        cache_dir: str | None = None,
+        local_files_only: bool = False,
+        name: Hashable | None = None,
+    ):
+        """ColBERT-style token vectors: a ``[tokens, dim]`` matrix per row.
+
+        ``query=True`` embeds queries (query marker, padded with [MASK] to the model's query
+        length); documents get the document marker and skip punctuation tokens. Score with
+        :func:`dfembed.maxsim`. Other parameters as for :meth:`text`.
+        """
+        spec = self._spec(
+            "late_interaction",
+            model,
+            revision,
+            cuda,
+            device_ids,
+            device_id,
+            threads,
+            cache_dir,
+            local_files_only,
+        )
+        options = TextOptions(
+            batch_size=batch_size,
+            token_budget=token_budget,
+            dedup=dedup,
+            max_length=max_length,
+            query=query,
+        )
+        return self._run(self._task(spec, options, column, name), progress, parallel)
+
+    def image(
+        self,
+        column: Hashable | None = None,
+        model: str = DEFAULT_IMAGE_MODEL,
+        *,
+        revision: str | None = None,
+        batch_size: int | None = 32,
+        normalize: bool = True,
+        on_error: str = "raise",
+        dedup: bool = True,
+        progress: bool = False,
+        parallel: int | None = None,
+        cuda: CudaPolicy = False,
+        device_ids: Sequence[int] | None = None,
+        device_id: int = 0,
+        threads: int | None = None,
+        cache_dir: str | None = None,
+        local_files_only: bool = False,
+        name: Hashable | None = None,
+    ):
+        """Image embeddings of a column of file paths, bytes or PIL images.
+
+        Images are preprocessed with Pillow as the model's ``preprocessor_config.json`` says.
+        ``on_error="raise"`` (default) raises :class:`~dfembed.InputError` naming the first
+        missing or unreadable image's index label; ``on_error="null"`` gives a null row.
+        """
+        from .encoders.image import ImageOptions
+
+        if on_error not in ("raise", "null"):
+            raise ValueError('on_error must be "raise" or "null"')
+        spec = self._spec(
+            "image",
+            model,
+            revision,
+            cuda,
+            device_ids,
+            device_id,
+            threads,
+            cache_dir,
+            local_files_only,
+        )
+        options = ImageOptions(batch_size=batch_size, dedup=dedup, normalize=normalize)
+        task = self._task(spec, options, column, name, on_error=on_error)
+        return self._run(task, progress, parallel)
+
+    def rerank(
+        self,
+        query: str | None = None,
+        column: Hashable | None = None,
+        model: str = DEFAULT_RERANK_MODEL,
+        *,
+        query_column: Hashable | None = None,
+        revision: str | None = None,
+        batch_size: int | None = None,
+        token_budget: int = 8192,
+        max_length: int | None = None,
+        sigmoid: bool = False,
+        dedup: bool = True,
+        progress: bool = False,
+        parallel: int | None = None,
+        cuda: CudaPolicy = False,
+        device_ids: Sequence[int] | None = None,
+        device_id: int = 0,
+        threads: int | None = None,
+        cache_dir: str | None = None,
+        local_files_only: bool = False,
+        name: Hashable | None = None,
+    ):
+        """Cross-encoder relevance of each row's text to ``query`` (or to ``query_column``).
+
+        Returns a float32 Series (NaN where the text or query is missing): the model's raw
+        logit, or its sigmoid with ``sigmoid=True``. Higher is more relevant.
+        """
+        from .encoders.rerank import RerankOptions
+
+        if (query is None) == (query_column is None):
+            raise TypeError("rerank needs exactly one of query= (a string) or query_column=.")
+        spec = self._spec(
+            "rerank",
+            model,
+            revision,
+            cuda,
+            device_ids,
+            device_id,
+            threads,
+            cache_dir,
+            local_files_only,
+        )
+        options = RerankOptions(
+            batch_size=batch_size,
+            token_budget=token_budget,
+            dedup=dedup,
+            max_length=max_length,
+            sigmoid=sigmoid,
+        )
+        if name is None:
+            name = "score"
+        task = self._task(spec, options, column, name, query=query, query_column=query_column)
+        return self._run(task, progress, parallel)
 
 
 class PandasEmbedAccessor(_EmbedAccessor):

@@ -40,6 +40,26 @@ def texts(values: pd.Series, column: object) -> tuple[np.ndarray, list[str]]:
     return valid, [_clean(cell) for cell in cells]
 
 
+def pairs(
+    values: pd.Series, column: object, query: str | None, queries: pd.Series | None
+) -> tuple[np.ndarray, list[tuple[str, str]]]:
+    """``(query, text)`` pairs for reranking: one fixed query, or a query column per row.
+
+    A row is null when its text or its query is missing.
+    """
+    if queries is None:
+        if not isinstance(query, str):
+            raise InputError("rerank needs a query string, or query_column= naming a column.")
+        valid, docs = texts(values, column)
+        return valid, [(query, doc) for doc in docs]
+    q_valid, _ = texts(queries, queries.name)
+    d_valid, _ = texts(values, column)
+    valid = q_valid & d_valid
+    q_cells = queries.to_numpy(dtype=object)[valid]
+    d_cells = values.to_numpy(dtype=object)[valid]
+    return valid, [(_clean(q), _clean(d)) for q, d in zip(q_cells, d_cells, strict=True)]
+
+
 def _clean(text: str) -> str:
     try:
         text.encode("utf-8")

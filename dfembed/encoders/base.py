@@ -54,18 +54,22 @@ class Encoder(abc.ABC):
 
     kind: ClassVar[str]
     options_type: ClassVar[type[EncodeOptions]] = EncodeOptions
+    #: False for encoders computed without an ONNX graph (BM25).
+    needs_session: ClassVar[bool] = True
 
     def __init__(self, model: ResolvedModel, session: Any):
         self.model = model
         self.info = model.info
         self.session = session
-        self.input_names = [i.name for i in session.get_inputs()]
-        self._input_types = {i.name: _ORT_INT_TYPES.get(i.type) for i in session.get_inputs()}
-        self.output_names = [o.name for o in session.get_outputs()]
+        graph_inputs = session.get_inputs() if session is not None else []
+        self.input_names = [i.name for i in graph_inputs]
+        self._input_types = {i.name: _ORT_INT_TYPES.get(i.type) for i in graph_inputs}
+        outputs = session.get_outputs() if session is not None else []
+        self.output_names = [o.name for o in outputs]
 
     @property
     def providers(self) -> list[str]:
-        return list(self.session.get_providers())
+        return list(self.session.get_providers()) if self.session is not None else ["python"]
 
     def dedup_key(self, item: Any) -> Hashable:
         """What makes two inputs identical (the input itself by default)."""

@@ -12,10 +12,12 @@ from ..runtime.session import SessionOptions, create_session
 from ..spec import ModelSpec
 from .base import Encoder
 
-#: Encoder class of each kind, imported only when that kind is used.
+#: Encoder class of each kind, imported only when that kind is used. A ``kind/pooling`` key
+#: picks a different class for models of one kind that run differently (BM25 has no graph).
 ENCODERS = {
     "text": "dfembed.encoders.text:TextEncoder",
-    "sparse": "dfembed.encoders.sparse:SparseEncoder",
+    "sparse": "dfembed.encoders.sparse:SpladeEncoder",
+    "sparse/bm25": "dfembed.encoders.sparse:Bm25Encoder",
     "late_interaction": "dfembed.encoders.late_interaction:LateInteractionEncoder",
     "image": "dfembed.encoders.image:ImageEncoder",
     "rerank": "dfembed.encoders.rerank:RerankEncoder",
@@ -29,25 +31,30 @@ load_count = 0
 load_seconds: dict[tuple[str, int], float] = {}
 
 
-def encoder_class(kind: str) -> type[Encoder]:
-    try:
-        module, name = ENCODERS[kind].split(":")
-    except KeyError:
-        raise ValueError(f"Unknown model kind {kind!r}: use one of {sorted(ENCODERS)}") from None
+def encoder_class(kind: str, pooling: str = "") -> type[Encoder]:
+    """The encoder class for a kind of model (and its pooling, where that changes the class)."""
+    target = ENCODERS.get(f"{kind}/{pooling}") or ENCODERS.get(kind)
+    if target is None:
+        kinds = sorted(k for k in ENCODERS if "/" not in k)
+        raise ValueError(f"Unknown model kind {kind!r}: use one of {kinds}")
+    module, name = target.split(":")
     return getattr(importlib.import_module(module), name)
 
 
 def build_encoder(spec: ModelSpec, device_id: int | None = None) -> Encoder:
     """Load a new encoder for ``spec`` on ``device_id`` (default: ``spec.device_id``)."""
     model = resolve(spec)
-    options = SessionOptions(
-        cuda=spec.cuda,
-        device_id=spec.device_id if device_id is None else device_id,
-        threads=spec.threads,
-    )
-    session = create_session(model.onnx_path, options)
+    cls = encoder_class(spec.kind, model.info.pooling)
+    session = None
+    if cls.needs_session:
+        options = SessionOptions(
+            cuda=spec.cuda,
+            device_id=spec.device_id if device_id is None else device_id,
+            threads=spec.threads,
+        )
+        session = create_session(model.onnx_path, options)
     try:
-        return encoder_class(spec.kind)(model, session)
+        return cls(model, session)
     except DfembedError:
         raise
     except Exception as exc:

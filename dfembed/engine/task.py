@@ -22,21 +22,50 @@ from ..spec import ModelSpec
 class KindIO:
     """How one kind's inputs are checked and its outputs stored in a column."""
 
-    read: Callable[[pd.Series, object, EmbedTask], tuple[np.ndarray, list]]
+    read: Callable[[pd.Series, object, EmbedTask, object], tuple[np.ndarray, list]]
     write: Callable[[np.ndarray | None, np.ndarray, pd.Index, EmbedTask], pd.Series]
     dtype: Callable[[EmbedTask], object]
 
 
-def _read_texts(values: pd.Series, column: object, task: EmbedTask):
+def _read_texts(values: pd.Series, column: object, task: EmbedTask, part):
     return inputs.texts(values, column)
+
+
+def _read_pairs(values: pd.Series, column: object, task: EmbedTask, part):
+    queries = None if task.query_column is None else part[task.query_column]
+    return inputs.pairs(values, column, task.query, queries)
+
+
+def _read_images(values: pd.Series, column: object, task: EmbedTask, part):
+    from ..io.images import read_images
+
+    return read_images(values, column, task.on_error)
 
 
 def _write_dense(outputs, valid, index, task: EmbedTask) -> pd.Series:
     return columns.dense(outputs, valid, index, task.name, task.dim)
 
 
+def _write_sparse(outputs, valid, index, task: EmbedTask) -> pd.Series:
+    return columns.sparse(outputs, valid, index, task.name)
+
+
+def _write_multivector(outputs, valid, index, task: EmbedTask) -> pd.Series:
+    return columns.multivector(outputs, valid, index, task.name, task.dim)
+
+
+def _write_scores(outputs, valid, index, task: EmbedTask) -> pd.Series:
+    return columns.scores(outputs, valid, index, task.name)
+
+
 KINDS: dict[str, KindIO] = {
-    "text": KindIO(read=_read_texts, write=_write_dense, dtype=lambda t: columns.dense_type(t.dim)),
+    "text": KindIO(_read_texts, _write_dense, lambda t: columns.dense_type(t.dim)),
+    "sparse": KindIO(_read_texts, _write_sparse, lambda t: columns.sparse_type()),
+    "late_interaction": KindIO(
+        _read_texts, _write_multivector, lambda t: columns.multivector_type(t.dim)
+    ),
+    "image": KindIO(_read_images, _write_dense, lambda t: columns.dense_type(t.dim)),
+    "rerank": KindIO(_read_pairs, _write_scores, lambda t: np.dtype("float32")),
 }
 
 
@@ -58,6 +87,8 @@ class EmbedTask:
         Output width, so empty partitions produce the right (empty) column.
     on_error
         ``"raise"`` or ``"null"`` for inputs a kind can fail on per row (images).
+    query, query_column
+        Reranking only: one query for every row, or the column holding each row's query.
     """
 
     spec: ModelSpec
@@ -66,6 +97,8 @@ class EmbedTask:
     name: Hashable
     dim: int
     on_error: str = "raise"
+    query: str | None = None
+    query_column: Hashable | None = None
 
     @property
     def io(self) -> KindIO:
@@ -89,7 +122,7 @@ class EmbedTask:
         """
         values = part if self.column is None else part[self.column]
         label = self.column if self.column is not None else values.name
-        valid, items = self.io.read(values, label, self)
+        valid, items = self.io.read(values, label, self, part)
         outputs = None
         if len(items):
             encoder = load() if load is not None else get_encoder(self.spec)

@@ -10,6 +10,7 @@ a download cut mid-file is never seen as a whole file in the cache.
 from __future__ import annotations
 
 import os
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -83,6 +84,9 @@ def _download(repo: str, spec: ModelSpec, patterns: list[str]) -> Path:
     from huggingface_hub import errors as hf_errors
     from huggingface_hub import snapshot_download
 
+    # Newer huggingface_hub versions only (IncompleteSnapshotError subclasses LocalEntryNotFound).
+    incomplete = getattr(hf_errors, "IncompleteSnapshotError", ())
+    invalid = getattr(hf_errors, "HFValidationError", ())
     try:
         path = snapshot_download(
             repo_id=repo,
@@ -91,6 +95,11 @@ def _download(repo: str, spec: ModelSpec, patterns: list[str]) -> Path:
             local_files_only=spec.local_files_only,
             allow_patterns=patterns,
         )
+    except invalid as exc:
+        raise ModelNotFoundError(
+            f"{repo!r} (revision {spec.revision!r}) is not a valid hub repository id / revision "
+            f"({exc}). Check model= and revision=."
+        ) from exc
     except hf_errors.RevisionNotFoundError as exc:
         raise ModelNotFoundError(
             f"Revision {spec.revision!r} of {repo!r} does not exist on the hub: check "
@@ -101,16 +110,55 @@ def _download(repo: str, spec: ModelSpec, patterns: list[str]) -> Path:
             f"The hub has no repository {repo!r} (or it is private/gated): check the name, "
             "or log in with `hf auth login` for private models."
         ) from exc
+    except incomplete as exc:
+        raise ModelNotFoundError(
+            f"The cached copy of {repo!r} is incomplete (an earlier download was interrupted) "
+            "and the missing files cannot be downloaded now (offline, HF_HUB_OFFLINE=1 or "
+            f"local_files_only=True). Run once with network access to complete it. {_OFFLINE_HELP}"
+        ) from exc
     except hf_errors.LocalEntryNotFoundError as exc:
         raise ModelNotFoundError(
             f"{repo!r} is not in the Hugging Face cache and cannot be downloaded now "
             f"(offline, HF_HUB_OFFLINE=1 or local_files_only=True). {_OFFLINE_HELP}"
         ) from exc
-    except (hf_errors.HfHubHTTPError, OSError) as exc:
+    except (hf_errors.HfHubHTTPError, OSError, *_transport_errors()) as exc:
         raise ModelNotFoundError(
-            f"Downloading {repo!r} from the hub failed: {exc}. {_OFFLINE_HELP}"
+            f"Downloading {repo!r} from the hub failed ({type(exc).__name__}: {exc}). Partly "
+            f"downloaded files are not kept: try again. {_OFFLINE_HELP}"
         ) from exc
     return Path(path)
+
+
+def _transport_errors() -> tuple[type[Exception], ...]:
+    """Connection-level errors of the HTTP client huggingface_hub uses (its choice varies by
+    version), which it re-raises when a download breaks off and its retries run out."""
+    found = []
+    for module, name in (
+        ("httpx2", "TransportError"),
+        ("httpx", "TransportError"),
+        ("requests", "RequestException"),
+    ):
+        cls = getattr(sys.modules.get(module), name, None)
+        if isinstance(cls, type) and issubclass(cls, Exception):
+            found.append(cls)
+    return tuple(found)
+
+
+def _hub_onnx_files(folder: Path, spec: ModelSpec) -> list[str] | None:
+    """The ONNX files of the hub repository whose snapshot is ``folder`` (cached listing only,
+    no network), or ``None`` when ``folder`` is not a hub snapshot or no listing is cached."""
+    if folder.parent.name != "snapshots" or not folder.parent.parent.name.startswith("models--"):
+        return None
+    repo = folder.parent.parent.name[len("models--") :].replace("--", "/")
+    try:
+        from huggingface_hub import get_cached_repo_tree
+    except ImportError:  # older huggingface_hub
+        return None
+    try:
+        tree = get_cached_repo_tree(repo, revision=folder.name, cache_dir=spec.cache_dir)
+    except Exception:  # no cached listing: say nothing rather than fail differently
+        return None
+    return sorted(f.path for f in tree if f.path.endswith(".onnx"))
 
 
 def _from_folder(folder: Path, known: ModelInfo | None, spec: ModelSpec) -> ResolvedModel:
@@ -123,12 +171,18 @@ def _from_folder(folder: Path, known: ModelInfo | None, spec: ModelSpec) -> Reso
     info = info_from_folder(folder, base)
     _check_kind(info, spec)
     model = ResolvedModel(folder=folder, info=info)
-    if not model.onnx_path.exists():
-        onnx_files = sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*.onnx"))
-        hint = (
-            f' It has {onnx_files}: name one in a dfembed.json file ("onnx_file").'
-            if onnx_files
-            else " Export the model to ONNX first (e.g. with optimum or torch.onnx)."
-        )
+    if info.onnx_file and not model.onnx_path.exists():
+        in_repo = _hub_onnx_files(folder, spec)
+        if in_repo:
+            hint = (
+                f" The hub repository has {in_repo}: download it to a local folder and name "
+                'one in a dfembed.json file ("onnx_file").'
+            )
+        elif in_repo is None and (
+            local := sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*.onnx"))
+        ):
+            hint = f' It has {local}: name one in a dfembed.json file ("onnx_file").'
+        else:
+            hint = " Export the model to ONNX first (e.g. with optimum or torch.onnx)."
         raise ModelNotFoundError(f"No ONNX file {info.onnx_file!r} in {folder}.{hint}")
     return model

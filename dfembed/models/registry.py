@@ -71,7 +71,8 @@ class ModelInfo:
 
     def files(self) -> list[str]:
         """The repository files this model needs; nothing else is ever downloaded."""
-        needed = [self.onnx_file, self.onnx_file + "_data", *TOKENIZER_FILES, DESCRIPTOR]
+        graph = [self.onnx_file, self.onnx_file + "_data"] if self.onnx_file else []
+        needed = [*graph, *TOKENIZER_FILES, DESCRIPTOR]
         if self.kind == "image":
             needed.append("preprocessor_config.json")
         return needed
