@@ -16,6 +16,7 @@ install: $(PY)
 
 install-test: $(PY)
 	$(PY) -m pip install --quiet -e '.[test]'
+	$(PY) -m pip install --quiet --no-deps fastembed==0.9.1
 
 demo: install
 	$(PY) -m tools.offline_models minilm-int8
