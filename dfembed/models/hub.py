@@ -20,6 +20,9 @@ from .registry import ModelInfo, info_from_folder, lookup
 
 #: Where an unknown hub repository may keep its ONNX graph, in order of preference.
 ONNX_CANDIDATES = ("onnx/model.onnx", "model.onnx")
+#: Files shipped inside dfembed (BM25 stopword lists, laid out like the Qdrant/bm25 repo):
+#: the folder of registry models that have no ONNX graph and no hub repository.
+PACKAGED_DATA = Path(__file__).parent / "data"
 
 _OFFLINE_HELP = (
     "To use it without network access, either pass model= a local directory holding the "
@@ -58,6 +61,9 @@ def resolve(spec: ModelSpec) -> ResolvedModel:
         )
     if known is not None:
         _check_kind(known, spec)
+        if not known.onnx_file and not known.repo:
+            # nothing to download (BM25): its data files ship with dfembed, so it works offline
+            return _from_folder(PACKAGED_DATA, known, spec)
         folder = _download(known.repo or spec.model, spec, known.files())
     else:
         folder = _download(spec.model, spec, _unknown_repo_patterns())
