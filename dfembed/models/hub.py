@@ -17,6 +17,7 @@ from pathlib import Path
 from ..errors import ModelLoadError, ModelNotFoundError
 from ..spec import ModelSpec
 from .registry import ModelInfo, info_from_folder, lookup
+from .verify import verify_snapshot
 
 #: Where an unknown hub repository may keep its ONNX graph, in order of preference.
 ONNX_CANDIDATES = ("onnx/model.onnx", "model.onnx")
@@ -132,7 +133,9 @@ def _download(repo: str, spec: ModelSpec, patterns: list[str]) -> Path:
             f"Downloading {repo!r} from the hub failed ({type(exc).__name__}: {exc}). Partly "
             f"downloaded files are not kept: try again. {_OFFLINE_HELP}"
         ) from exc
-    return Path(path)
+    folder = Path(path)
+    verify_snapshot(folder, [p for p in folder.rglob("*") if p.is_symlink()])
+    return folder
 
 
 def _transport_errors() -> tuple[type[Exception], ...]:

@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 
 import dfembed
-from dfembed import DfembedError, ModelInfo, ModelNotFoundError, ModelSpec
+from dfembed import ModelInfo, ModelLoadError, ModelNotFoundError, ModelSpec
 from dfembed.encoders import load
 from dfembed.models import registry
 from dfembed.models.hub import resolve
@@ -293,15 +293,24 @@ def test_wrong_length_body_is_an_error(served: HubServer, hf_cache: Path):
     assert not list(hf_cache.rglob("tokenizer.json"))
 
 
-def test_corrupt_onnx_bytes_fail_as_a_dfembed_error(served: HubServer, hf_cache: Path):
+def test_corrupt_onnx_bytes_fail_the_checksum_and_are_deleted(
+    served: HubServer, hf_cache: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
     # Same length, wrong bytes, real sha256 ETag: huggingface_hub (2.4) checks only the size,
-    # so only loading the model can notice.
+    # so dfembed hashes the blob against its sha256 name.
+    monkeypatch.setenv("DFEMBED_VERIFIED_DIR", str(tmp_path / "verified"))
     served.corrupt(REPO, "onnx/model.onnx")
+    with pytest.raises(ModelLoadError, match="checksum"):
+        resolve(spec(hf_cache))
+    assert not [b for b in hf_cache.rglob("model.onnx") if b.exists()]
+    served.clear_faults()
+    model = resolve(spec(hf_cache))  # downloads afresh and verifies
+    assert (tmp_path / "verified").exists()
     try:
-        with pytest.raises(DfembedError):
-            load.build_encoder(spec(hf_cache))
+        assert isinstance(load.build_encoder(spec(hf_cache)).dim, int)
     finally:
         load.clear_cache()
+    assert model.onnx_path.exists()
 
 
 # -- (g) revisions ----------------------------------------------------------------------

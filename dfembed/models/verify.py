@@ -1,0 +1,62 @@
+"""Checking that files in the Hugging Face cache hold the bytes the hub announced.
+
+``huggingface_hub`` checks only a download's length; large (LFS) files are stored under their
+sha256, so the name itself says what the bytes must hash to. dfembed hashes each such blob
+once and remembers the good ones (a marker under ``~/.cache/dfembed/verified``), so a
+corrupted or tampered download is caught before ONNX Runtime reads it, and deleted so the next
+run downloads it again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+from pathlib import Path
+
+from ..errors import ModelLoadError
+
+_SHA256 = re.compile(r"^[0-9a-f]{64}$")
+_CHUNK = 1 << 20
+
+
+def marker_dir() -> Path:
+    """Where verified blob hashes are remembered (``DFEMBED_VERIFIED_DIR`` overrides)."""
+    default = Path(os.path.expanduser("~/.cache/dfembed/verified"))
+    return Path(os.environ.get("DFEMBED_VERIFIED_DIR", default))
+
+
+def verify_snapshot(folder: Path, files: list[Path]) -> None:
+    """Hash every sha256-named cache blob behind ``files`` (once) and reject mismatches.
+
+    Files that are not links into a Hugging Face cache (local folders) are left alone.
+    """
+    for path in files:
+        if not path.is_symlink():
+            continue
+        blob = path.resolve()
+        expected = blob.name
+        if not _SHA256.match(expected) or blob.parent.name != "blobs":
+            continue
+        marker = marker_dir() / expected
+        if marker.exists():
+            continue
+        actual = _sha256(blob)
+        if actual != expected:
+            blob.unlink(missing_ok=True)
+            path.unlink(missing_ok=True)
+            raise ModelLoadError(
+                f"{path.relative_to(folder)} in {folder} does not match the hub's checksum "
+                f"(sha256 {actual[:12]}... instead of {expected[:12]}...): the download was "
+                "corrupted. The bad file was deleted: run again to download it afresh."
+            )
+        marker.parent.mkdir(parents=True, exist_ok=True)
+        marker.touch()
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while chunk := handle.read(_CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
