@@ -9,7 +9,8 @@
 from __future__ import annotations
 
 from .accessors import register as _register
-from .columns import to_numpy
+from .columns import to_numpy, to_scipy
+from .display import preview
 from .engine.stream import as_completed, devices
 from .errors import (
     DeviceUnavailableError,
@@ -21,6 +22,7 @@ from .errors import (
 )
 from .io.parquet import read_parquet, to_parquet, write_parquet
 from .models.registry import ModelInfo, list_models
+from .scoring import maxsim
 from .spec import ModelSpec
 
 __version__ = "0.1.0"
@@ -39,8 +41,11 @@ __all__ = [
     "as_completed",
     "devices",
     "list_models",
+    "maxsim",
+    "preview",
     "read_parquet",
     "to_numpy",
     "to_parquet",
+    "to_scipy",
     "write_parquet",
 ]

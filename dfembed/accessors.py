@@ -16,6 +16,7 @@ from . import inputs
 from .encoders.text import TextOptions
 from .engine.task import EmbedTask
 from .models.hub import resolve
+from .runtime.batching import DEFAULT_TOKEN_BUDGET
 from .spec import CudaPolicy, ModelSpec
 
 DEFAULT_TEXT_MODEL = "all-MiniLM-L6-v2"
@@ -49,13 +50,50 @@ class _EmbedAccessor:
         inputs.check_column(self._obj, column)
         return column
 
-    def _task(self, spec: ModelSpec, options, column, name, on_error="raise") -> EmbedTask:
+    def _task(
+        self,
+        spec: ModelSpec,
+        options,
+        column,
+        name,
+        on_error="raise",
+        query=None,
+        query_column=None,
+    ) -> EmbedTask:
         column = self._column(column)
+        if query_column is not None:
+            if self._is_series():
+                raise TypeError("query_column= names a column: call rerank on a DataFrame.")
+            self._column(query_column)
         if name is None:
             name = self._obj.name if column is None else column
         dim = resolve(spec).info.dim
         return EmbedTask(
-            spec=spec, options=options, column=column, name=name, dim=dim, on_error=on_error
+            spec=spec,
+            options=options,
+            column=column,
+            name=name,
+            dim=dim,
+            on_error=on_error,
+            query=query,
+            query_column=query_column,
+        )
+
+    @staticmethod
+    def _spec(
+        kind, model, revision, cuda, device_ids, device_id, threads, cache_dir, local_files_only
+    ) -> ModelSpec:
+        """The model spec of one accessor call (the same for every kind)."""
+        return ModelSpec(
+            model=str(model),
+            kind=kind,
+            revision=revision,
+            cache_dir=cache_dir,
+            local_files_only=local_files_only,
+            cuda=cuda,
+            device_ids=tuple(device_ids) if device_ids is not None else None,
+            device_id=device_id,
+            threads=threads,
         )
 
     def text(
@@ -65,7 +103,7 @@ class _EmbedAccessor:
         *,
         revision: str | None = None,
         batch_size: int | None = None,
-        token_budget: int = 8192,
+        token_budget: int = DEFAULT_TOKEN_BUDGET,
         normalize: bool = True,
         max_length: int | None = None,
         query: bool = False,
@@ -146,7 +184,7 @@ class _EmbedAccessor:
         *,
         revision: str | None = None,
         batch_size: int | None = None,
-        token_budget: int = 8192,
+        token_budget: int = DEFAULT_TOKEN_BUDGET,
         max_length: int | None = None,
         query: bool = False,
         k1: float = 1.2,
@@ -167,6 +205,8 @@ class _EmbedAccessor:
 
         ``k1``, ``b`` and ``avg_len`` (average document length in words) are BM25's term
         weighting; queries (``query=True``) are weighted without length normalization.
+        A SPLADE run's output is rows x tokens x 30,522 floats: about 250 MB at the default
+        ``token_budget`` of 2,048 tokens, so raise it with care.
         Other parameters as for :meth:`text`. ``dfembed.to_scipy`` gives a CSR matrix.
         """
         from .encoders.sparse import SparseOptions
@@ -201,7 +241,7 @@ class _EmbedAccessor:
         *,
         revision: str | None = None,
         batch_size: int | None = None,
-        token_budget: int = 8192,
+        token_budget: int = DEFAULT_TOKEN_BUDGET,
         max_length: int | None = None,
         query: bool = False,
         dedup: bool = True,
@@ -295,7 +335,7 @@ class _EmbedAccessor:
         query_column: Hashable | None = None,
         revision: str | None = None,
         batch_size: int | None = None,
-        token_budget: int = 8192,
+        token_budget: int = DEFAULT_TOKEN_BUDGET,
         max_length: int | None = None,
         sigmoid: bool = False,
         dedup: bool = True,

@@ -36,3 +36,15 @@ def minilm_fp32() -> str:
 def paraphrase_l3() -> str:
     """paraphrase-MiniLM-L3-v2 fp32 ONNX."""
     return _model("paraphrase-l3")
+
+
+@pytest.fixture(scope="session")
+def dinov2_small() -> str:
+    """DINOv2-small vision backbone (real weights, 384 dims, CLS pooling, no torch needed)."""
+    return _model("dinov2-small")
+
+
+@pytest.fixture(scope="session")
+def splade_tiny() -> str:
+    """SPLADE-tiny (BERT MLM, 2 layers) exported to ONNX, output ``logits`` [B, T, 30522]."""
+    return _model("splade-tiny")

@@ -9,6 +9,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from ..errors import ModelLoadError
 from ..models.hub import ResolvedModel
 from ..runtime.batching import DEFAULT_TOKEN_BUDGET, dedup, run_batched
 
@@ -111,7 +112,18 @@ class Encoder(abc.ABC):
             for name, value in feed.items()
         }
         name = output or self.output_name()
-        return self.session.run([name], cast)[0]
+        try:
+            return self.session.run([name], cast)[0]
+        except Exception as exc:  # onnxruntime's error classes are not public: match by name
+            if type(exc).__name__ not in ("InvalidArgument", "Fail"):
+                raise
+            shapes = {key: value.shape for key, value in cast.items()}
+            raise ModelLoadError(
+                f"ONNX Runtime could not run {self.model.folder} on inputs {shapes}: {exc}. "
+                "The model's files may not belong together: a tokenizer.json from another "
+                "model (token ids past its vocabulary), or a max_length in dfembed.json above "
+                "the model's own limit."
+            ) from exc
 
     def output_name(self) -> str:
         if self.info.output_name:

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..errors import ModelLoadError
 from .base import EncodeOptions, Encoder, Prepared
 from .tokens import TextTokenizer, feed
 
@@ -84,6 +85,11 @@ class TextEncoder(TokenEncoder):
     def run(self, prepared: Prepared, positions: np.ndarray, options: TextOptions) -> np.ndarray:
         inputs, mask = self.feed(prepared, positions)
         vectors = pool(self.run_model(inputs), mask, self.info.pooling)
+        if self.info.dim and vectors.shape[-1] != self.info.dim:  # else Dask's meta is wrong
+            raise ModelLoadError(
+                f"{self.model.folder} gives {vectors.shape[-1]}-wide vectors, not the "
+                f'{self.info.dim} its description says: fix "dim" in its dfembed.json.'
+            )
         if options.normalize:
             vectors = l2_normalize(vectors)
         return np.ascontiguousarray(vectors, dtype=np.float32)

@@ -10,6 +10,18 @@ import numpy as np
 from ..errors import ModelLoadError
 
 
+#: More characters per token than any real text averages (English is ~4).
+_CHARS_PER_TOKEN = 16
+
+
+def _prefix(text: str, cap: int) -> str:
+    """``text`` itself when short, else its start cut at the last space before ``cap``."""
+    if len(text) <= cap:
+        return text
+    cut = text.rfind(" ", 0, cap)
+    return text[: cut if cut > 0 else cap]
+
+
 class TextTokenizer:
     """A model's ``tokenizer.json``, truncating to a maximum length and never padding.
 
@@ -56,10 +68,32 @@ class TextTokenizer:
     def encode(self, texts: Sequence[str], pairs: Sequence[str] | None = None) -> list:
         """Token encodings of ``texts`` (or of ``(pair, text)`` when ``pairs`` is given)."""
         if pairs is None:
-            return self.tokenizer.encode_batch(list(texts), add_special_tokens=True)
+            return self._encode_truncated(list(texts))
         return self.tokenizer.encode_batch(
             list(zip(pairs, texts, strict=False)), add_special_tokens=True
         )
+
+    def _encode_truncated(self, texts: list[str]) -> list:
+        """Encode only a prefix of long texts: the rest would be truncated away anyway.
+
+        ``tokenizers`` encodes a whole text before truncating it, so a 100k-character text
+        costs memory and time for tokens that are thrown away. A whitespace-cut prefix of
+        ``_CHARS_PER_TOKEN`` characters per window token fills the window for any real text;
+        a prefix that does not is encoded again in full, so results never change.
+        """
+        cap = self.max_length * _CHARS_PER_TOKEN
+        cut = [_prefix(text, cap) for text in texts]
+        encodings = self.tokenizer.encode_batch(cut, add_special_tokens=True)
+        redo = [
+            i
+            for i, enc in enumerate(encodings)
+            if cut[i] is not texts[i] and len(enc.ids) < self.max_length
+        ]
+        if redo:
+            whole = self.tokenizer.encode_batch([texts[i] for i in redo], add_special_tokens=True)
+            for i, enc in zip(redo, whole, strict=True):
+                encodings[i] = enc
+        return encodings
 
     def token_id(self, token: str) -> int | None:
         return self.tokenizer.token_to_id(token)

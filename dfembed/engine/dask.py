@@ -50,8 +50,9 @@ def embed_pandas_on_cluster(
     """Run a pandas job on Dask workers and bring the result back in the input's order."""
     import dask
     import dask.dataframe as dd
-    from distributed import progress as show_progress
     from distributed import span
+
+    from ..progress import dask_bar
 
     client = client_for(parallel)
     workers = max(1, len(client.scheduler_info()["workers"]))
@@ -71,7 +72,7 @@ def embed_pandas_on_cluster(
     with span("dfembed", task.spec.kind):
         future = client.compute(result)
         if progress:
-            show_progress(future)
+            dask_bar(future)
         out = future.result()
     out.index = obj.index  # identical labels; this drops the per-partition index copies
     return out
@@ -122,10 +123,10 @@ def _adhoc_plugin(worker, spec) -> ModelPlugin:
 def _persist_with_progress(result, client):
     """Start computing now and show a bar: Dask's own on a cluster, tqdm-free otherwise."""
     if client is not None:
-        from distributed import progress as show_progress
+        from ..progress import dask_bar
 
         persisted = client.persist(result)
-        show_progress(persisted)
+        dask_bar(persisted)
         return persisted
     from dask.diagnostics import ProgressBar
 

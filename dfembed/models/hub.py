@@ -54,6 +54,11 @@ def resolve(spec: ModelSpec) -> ResolvedModel:
     folder = Path(os.path.expanduser(spec.model))
     if folder.is_dir():
         return _from_folder(folder, None, spec)
+    if spec.model.startswith(("/", "~", ".")):  # a path (no hub id starts so): say so
+        raise ModelNotFoundError(
+            f"{spec.model!r} is not a local directory: {folder} does not exist here. On a "
+            "cluster, every worker needs the model folder at this same path."
+        )
     known = lookup(spec.model)
     if known is None and spec.model.count("/") != 1:
         raise ModelNotFoundError(
@@ -88,8 +93,14 @@ def _unknown_repo_patterns() -> list[str]:
 
 
 def _download(repo: str, spec: ModelSpec, patterns: list[str]) -> Path:
-    from huggingface_hub import errors as hf_errors
-    from huggingface_hub import snapshot_download
+    import warnings
+
+    with warnings.catch_warnings():
+        # huggingface_hub imports tqdm.auto, which warns in Jupyter without ipywidgets; its
+        # bars still work as text, so the warning is only noise in the user's notebook
+        warnings.filterwarnings("ignore", message="IProgress not found")
+        from huggingface_hub import errors as hf_errors
+        from huggingface_hub import snapshot_download
 
     # Newer huggingface_hub versions only (IncompleteSnapshotError subclasses LocalEntryNotFound).
     incomplete = getattr(hf_errors, "IncompleteSnapshotError", ())

@@ -13,7 +13,7 @@ from collections.abc import Callable, Hashable, Sequence
 
 import numpy as np
 
-DEFAULT_TOKEN_BUDGET = 8192
+DEFAULT_TOKEN_BUDGET = 2048
 DEFAULT_MAX_BATCH = 512
 
 

@@ -1,0 +1,150 @@
+"""Late interaction (ColBERT): one L2-normalized vector per token, scored with MaxSim.
+
+The pre- and post-processing follow the published ColBERT models (Khattab & Zaharia 2020;
+ColBERTv2, Santhanam et al. 2022), whose ONNX exports hold the encoder and its linear
+projection only:
+
+- a marker token goes right after ``[CLS]``: ``[unused0]`` ("[Q]") for queries,
+  ``[unused1]`` ("[D]") for documents, so one network embeds both sides differently;
+- queries are truncated to the query length (32 tokens, markers included) and padded up to it
+  with the mask token. These "query augmentation" tokens are not attended to by the other
+  tokens (ColBERTv2's ``attend_to_mask_tokens=False``; jina-colbert-v2 attends to them), but
+  their output vectors are kept: every query gives exactly 32 vectors;
+- documents drop the vectors of punctuation tokens (the first token of each character of
+  ``string.punctuation``) and of padding;
+- every kept vector is L2-normalized, so MaxSim sums cosine similarities.
+
+Models that use other markers say so in the registry or their ``dfembed.json``
+(``query_marker``, ``document_marker``, ``attend_expansion``).
+"""
+
+from __future__ import annotations
+
+import string
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..errors import ModelLoadError
+from .base import Prepared
+from .text import TextOptions, TokenEncoder, l2_normalize
+from .tokens import feed
+
+#: ColBERT's marker tokens in the BERT vocabulary, used when the model names none.
+QUERY_MARKER = "[unused0]"
+DOCUMENT_MARKER = "[unused1]"
+#: ColBERT's query length (``query_maxlen``): queries are truncated and mask-padded to it.
+QUERY_LENGTH = 32
+#: The mask token pads queries; BERT vocabularies spell it ``[MASK]``, XLM-R ``<mask>``.
+MASK_TOKENS = ("[MASK]", "<mask>")
+
+
+@dataclass(frozen=True)
+class MarkedTokens:
+    """One input's tokens with the marker inserted (and, for queries, mask padding).
+
+    ``ids`` and ``type_ids`` are what :func:`~dfembed.encoders.tokens.feed` pads into a batch.
+    The model attends to the first ``attended`` positions; ``keep`` says which positions'
+    vectors are returned (``None``: all of them).
+    """
+
+    ids: np.ndarray
+    type_ids: np.ndarray
+    attended: int
+    keep: np.ndarray | None
+
+
+class LateInteractionEncoder(TokenEncoder):
+    """ColBERT-style token vectors: a ``[tokens, dim]`` float32 matrix per text."""
+
+    kind = "late_interaction"
+
+    def __init__(self, model, session):
+        super().__init__(model, session)
+        info = self.info
+        self.query_marker_id = self._token_id(info.query_marker or QUERY_MARKER, "query_marker")
+        self.document_marker_id = self._token_id(
+            info.document_marker or DOCUMENT_MARKER, "document_marker"
+        )
+        mask_ids = [self.tokenizer.token_id(t) for t in MASK_TOKENS]
+        found = [i for i in mask_ids if i is not None]
+        if not found:
+            raise ModelLoadError(
+                f"The tokenizer of {info.name} has no mask token ({' or '.join(MASK_TOKENS)}), "
+                "which ColBERT queries are padded with: use the model's own tokenizer.json."
+            )
+        self.mask_id = found[0]
+        self.query_length = QUERY_LENGTH
+        self.attend_expansion = info.attend_expansion
+        self.skip_ids = self._punctuation_ids()
+
+    def _token_id(self, token: str, field: str) -> int:
+        token_id = self.tokenizer.token_id(token)
+        if token_id is None:
+            raise ModelLoadError(
+                f"The tokenizer of {self.info.name} has no token {token!r} to mark inputs "
+                f"with: set {field} in the model's dfembed.json to the marker token the model "
+                "was trained with."
+            )
+        return token_id
+
+    def _punctuation_ids(self) -> np.ndarray:
+        """Token ids whose document vectors ColBERT drops: one per punctuation character."""
+        ids = set()
+        for symbol in string.punctuation:
+            encoded = self.tokenizer.tokenizer.encode(symbol, add_special_tokens=False).ids
+            if encoded:
+                ids.add(encoded[0])
+        return np.array(sorted(ids), dtype=np.int64)
+
+    def prepare(self, items: Sequence[str], options: TextOptions) -> Prepared:
+        """Tokenize with one slot left for the marker; lengths count marker and padding."""
+        default = self.query_length if options.query else self.info.max_length
+        limit = min(options.max_length or default, self.info.max_length)
+        self.tokenizer.with_max_length(max(limit - 1, 2))
+        encodings = self.tokenizer.encode(list(items))
+        rows = [self._mark(e.ids, e.type_ids, options.query) for e in encodings]
+        lengths = np.fromiter((len(r.ids) for r in rows), np.int64, len(rows))
+        return Prepared(lengths=lengths, data=rows)
+
+    def _mark(self, ids: Sequence[int], type_ids: Sequence[int], query: bool) -> MarkedTokens:
+        marker = self.query_marker_id if query else self.document_marker_id
+        ids = np.insert(np.asarray(ids, dtype=np.int64), 1, marker)
+        type_ids = np.insert(np.asarray(type_ids, dtype=np.int64), 1, 0)
+        n = len(ids)
+        if not query:
+            return MarkedTokens(ids, type_ids, n, ~np.isin(ids, self.skip_ids))
+        pad = max(self.query_length - n, 0)
+        ids = np.concatenate([ids, np.full(pad, self.mask_id, dtype=np.int64)])
+        type_ids = np.concatenate([type_ids, np.zeros(pad, dtype=np.int64)])
+        return MarkedTokens(ids, type_ids, len(ids) if self.attend_expansion else n, None)
+
+    def run(self, prepared: Prepared, positions: np.ndarray, options: TextOptions) -> list:
+        rows = [prepared.data[i] for i in positions]
+        inputs, mask = feed(prepared.data, positions, self.input_names, self.tokenizer.pad_id)
+        if "attention_mask" in inputs:
+            attention = mask.copy()
+            for r, row in enumerate(rows):
+                attention[r, row.attended :] = 0
+            inputs["attention_mask"] = attention
+        hidden = self.run_model(inputs)
+        if hidden.ndim != 3 or (self.info.dim and hidden.shape[-1] != self.info.dim):
+            raise ModelLoadError(
+                f"{self.info.name} gave output {self.output_name()!r} of shape {hidden.shape}; "
+                f"late interaction needs per-token vectors [batch, tokens, {self.info.dim}]. "
+                "Set output_name and dim in the model's dfembed.json to its token-vector output."
+            )
+        if options.normalize:
+            hidden = l2_normalize(hidden)
+        out = []
+        for r, row in enumerate(rows):
+            vectors = hidden[r, : len(row.ids)]
+            if row.keep is not None:
+                vectors = vectors[row.keep]
+            out.append(np.ascontiguousarray(vectors, dtype=np.float32))
+        return out
+
+    @property
+    def dim(self) -> int:
+        return self.info.dim

@@ -1,0 +1,226 @@
+"""Reading image cells: paths, bytes and PIL images to upright RGB, and every way that fails."""
+
+from __future__ import annotations
+
+import io
+import pathlib
+import struct
+import warnings
+import zlib
+
+import numpy as np
+import pandas as pd
+import pytest
+from PIL import Image
+
+from dfembed import InputError
+from dfembed.io.images import ImageInput, read_images, to_rgb
+
+
+@pytest.fixture(scope="module")
+def chelsea() -> Image.Image:
+    from tools.datasets import photos
+
+    return photos()["chelsea"]
+
+
+def _encoded(image: Image.Image, fmt: str = "PNG", **kwargs) -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, fmt, **kwargs)
+    return buffer.getvalue()
+
+
+def _png_claiming(width: int, height: int) -> bytes:
+    """A tiny PNG whose header claims ``width`` x ``height`` RGB pixels (a decompression bomb)."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        body = kind + data
+        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    idat = zlib.compress(b"\x00" * 64)
+    return (
+        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", idat) + chunk(b"IEND", b"")
+    )
+
+
+def _pixels(item: ImageInput) -> np.ndarray:
+    return np.asarray(item.rgb())
+
+
+def test_paths_pathlib_bytes_and_pil_give_the_same_rgb_pixels(tmp_path, chelsea):
+    path = tmp_path / "chelsea.png"
+    chelsea.save(path)
+    values = pd.Series([str(path), path, path.read_bytes(), chelsea], index=list("abcd"))
+    valid, items = read_images(values, "img")
+    assert valid.tolist() == [True] * 4
+    expected = np.asarray(chelsea)
+    for item in items:
+        assert item.rgb().mode == "RGB"
+        np.testing.assert_array_equal(_pixels(item), expected)
+    # one absolute path key for str and pathlib, a content hash for bytes, identity for PIL
+    assert items[0] is items[1] and items[0].source == str(path.resolve())
+    assert items[2].key[0] == "bytes" and items[3].key == ("pil", id(chelsea))
+
+
+def test_relative_paths_resolve_against_the_working_directory(tmp_path, chelsea, monkeypatch):
+    chelsea.save(tmp_path / "cat.png")
+    monkeypatch.chdir(tmp_path)
+    _, items = read_images(pd.Series(["cat.png"]), "img")
+    assert items[0].source == str(tmp_path / "cat.png")
+
+
+@pytest.mark.parametrize("mode", ["L", "LA", "P", "PA", "RGBA", "RGBa", "CMYK", "1", "I", "I;16"])
+def test_every_mode_becomes_rgb(chelsea, mode):
+    source = chelsea.convert("L") if mode in ("I", "I;16", "1") else chelsea
+    image = source.convert(mode)
+    cells = [image] if mode in ("RGBa", "PA") else [image, _encoded(image, "TIFF")]  # unsavable
+    _, items = read_images(pd.Series(cells), "img")
+    for item in items:
+        rgb = item.rgb()
+        assert rgb.mode == "RGB" and rgb.size == chelsea.size
+
+
+def test_alpha_is_composited_on_white():
+    rgba = Image.new("RGBA", (2, 1))
+    rgba.putpixel((0, 0), (255, 0, 0, 0))  # fully transparent red
+    rgba.putpixel((1, 0), (255, 0, 0, 128))  # half transparent red
+    out = np.asarray(to_rgb(rgba))
+    np.testing.assert_array_equal(out[0, 0], [255, 255, 255])
+    np.testing.assert_array_equal(out[0, 1], [255, 127, 127])
+    palette = Image.new("P", (1, 1), 0)
+    palette.info["transparency"] = 0
+    np.testing.assert_array_equal(np.asarray(to_rgb(palette))[0, 0], [255, 255, 255])
+
+
+def test_sixteen_bit_grayscale_is_scaled_not_clipped():
+    deep = Image.fromarray(np.array([[0, 32896, 65535]], dtype=np.uint16))
+    assert deep.mode.startswith("I;16")
+    out = np.asarray(to_rgb(deep))[0, :, 0]
+    np.testing.assert_array_equal(out, [0, 128, 255])
+
+
+def test_exif_orientation_is_applied(chelsea):
+    exif = Image.Exif()
+    exif[0x0112] = 6  # stored sideways: a viewer turns it 90 degrees clockwise
+    data = _encoded(chelsea, "JPEG", exif=exif.tobytes(), quality=95)
+    _, items = read_images(pd.Series([data]), "img")
+    width, height = chelsea.size
+    assert items[0].rgb().size == (height, width)
+
+
+def test_animated_images_use_their_first_frame():
+    frames = [Image.new("RGB", (8, 8), color) for color in ("red", "blue")]
+    buffer = io.BytesIO()
+    frames[0].save(buffer, "GIF", save_all=True, append_images=frames[1:])
+    _, items = read_images(pd.Series([buffer.getvalue()]), "img")
+    np.testing.assert_array_equal(np.asarray(items[0].rgb())[0, 0], [255, 0, 0])
+
+
+def test_missing_cells_are_null_rows(chelsea):
+    values = pd.Series([None, chelsea, np.nan, pd.NA], index=[10, 11, 12, 13], dtype=object)
+    valid, items = read_images(values, "img")
+    assert valid.tolist() == [False, True, False, False]
+    assert len(items) == 1
+
+
+def _bad_cells(tmp_path: pathlib.Path, chelsea: Image.Image) -> dict[str, tuple[object, str]]:
+    jpeg, png = _encoded(chelsea, "JPEG"), _encoded(chelsea, "PNG")
+    truncated = tmp_path / "truncated.jpg"
+    truncated.write_bytes(jpeg[: len(jpeg) // 2])
+    return {
+        "missing file": (str(tmp_path / "nope.jpg"), "no such file"),
+        "truncated jpeg file": (truncated, "truncated"),
+        "truncated png bytes": (png[: len(png) // 2], "truncated"),
+        "not an image": (b"hello, I am text", "not an image"),
+        "directory": (str(tmp_path), "not a regular file"),
+        "url": ("https://example.org/cat.jpg", "URLs are not downloaded"),
+        "empty path": ("", "empty string"),
+        "decompression bomb": (_png_claiming(100_000, 100_000), "decompression bomb"),
+        # over MAX_IMAGE_PIXELS but under twice it, where Pillow itself only warns
+        "bomb in the warning band": (_png_claiming(10_000, 10_000), "MAX_IMAGE_PIXELS"),
+    }
+
+
+def test_unreadable_images_raise_naming_column_label_and_reason(tmp_path, chelsea):
+    for name, (cell, reason) in _bad_cells(tmp_path, chelsea).items():
+        values = pd.Series([chelsea, cell, None], index=["ok", f"bad {name}", "gone"])
+        with pytest.raises(InputError) as info:
+            read_images(values, "photo")
+        message = str(info.value)
+        assert "'photo'" in message and f"'bad {name}'" in message, message
+        assert reason in message, (name, message)
+        assert "on_error='null'" in message
+
+
+def test_on_error_null_makes_null_rows_and_warns_once(tmp_path, chelsea):
+    bad = _bad_cells(tmp_path, chelsea)
+    cells = [chelsea, *(cell for cell, _ in bad.values()), None, chelsea]
+    values = pd.Series(cells, index=[f"r{i}" for i in range(len(cells))])
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        valid, items = read_images(values, "photo", on_error="null")
+    assert valid.tolist() == [True] + [False] * (len(bad) + 1) + [True]
+    assert len(items) == 2
+    messages = [str(w.message) for w in caught if issubclass(w.category, UserWarning)]
+    messages = [m for m in messages if "could not be read" in m]
+    assert len(messages) == 1
+    assert f"{len(bad)} image(s)" in messages[0] and "'r1'" in messages[0]
+
+
+@pytest.mark.parametrize("cell", [3, {"path": "a.jpg"}, np.zeros((4, 4, 3), np.uint8), 2.5])
+@pytest.mark.parametrize("on_error", ["raise", "null"])
+def test_cells_of_the_wrong_type_always_raise(chelsea, cell, on_error):
+    values = pd.Series([chelsea, cell], index=["fine", "wrong"], dtype=object)
+    with pytest.raises(InputError, match=f"holds a {type(cell).__name__} at index label 'wrong'"):
+        read_images(values, "photo", on_error=on_error)
+
+
+def test_on_error_must_be_raise_or_null(chelsea):
+    with pytest.raises(ValueError, match="on_error"):
+        read_images(pd.Series([chelsea]), "img", on_error="skip")
+
+
+def test_pixel_limit_follows_max_image_pixels(chelsea, monkeypatch):
+    data = _encoded(chelsea)
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 1000)
+    with pytest.raises(InputError, match="MAX_IMAGE_PIXELS"):
+        read_images(pd.Series([data]), "img")
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", None)  # the user's choice: no limit
+    valid, _ = read_images(pd.Series([data]), "img")
+    assert valid.all()
+
+
+def test_repeated_sources_are_decoded_once(tmp_path, chelsea):
+    path = tmp_path / "c.png"
+    chelsea.save(path)
+    data = path.read_bytes()
+    twin = chelsea.copy()
+    values = pd.Series([str(path), data, str(path), bytes(data), chelsea, twin])
+    _, items = read_images(values, "img")
+    assert items[0] is items[2] and items[1] is items[3]
+    assert items[4].key != items[5].key  # PIL images are not compared by content
+
+
+def test_pixels_over_the_budget_are_decoded_again_on_use(tmp_path, chelsea):
+    path = tmp_path / "c.jpg"
+    chelsea.save(path, quality=90)
+    values = pd.Series([str(path), chelsea.convert("L"), chelsea])
+    _, kept = read_images(values, "img")
+    _, light = read_images(values, "img", keep_bytes=0)
+    assert all(item.image is not None for item in kept)
+    assert [item.image is None for item in light] == [True, True, False]
+    assert light[2].image is chelsea  # an RGB PIL cell is used as is: keeping it is free
+    for a, b in zip(kept, light, strict=True):
+        np.testing.assert_array_equal(_pixels(a), _pixels(b))
+    kept[0].release()
+    assert kept[0].image is None and _pixels(kept[0]).shape == _pixels(light[0]).shape
+
+
+def test_a_file_that_vanishes_before_use_raises_input_error(tmp_path, chelsea):
+    path = tmp_path / "c.png"
+    chelsea.save(path)
+    _, items = read_images(pd.Series([str(path)]), "img", keep_bytes=0)
+    path.unlink()
+    with pytest.raises(InputError, match="could be read earlier but not now"):
+        items[0].rgb()
