@@ -9,7 +9,6 @@ import numpy as np
 
 from ..errors import ModelLoadError
 
-
 #: More characters per token than any real text averages (English is ~4).
 _CHARS_PER_TOKEN = 16
 
