@@ -11,7 +11,8 @@ contender's vectors agree with dfembed's, and int8 vs fp32 quality on labelled s
 
 Run::
 
-    .venv/bin/python -m benchmarks.throughput            # the full comparison (long: see README)
+    .venv/bin/python -m benchmarks.throughput            # ~20 min on a quiet 2-core machine
+    .venv/bin/python -m benchmarks.throughput --extra    # + int8-weight file, fusions, ...
     .venv/bin/python -m benchmarks.throughput --quick    # small samples, one round
     .venv/bin/python -m benchmarks.throughput --skip fastembed ort-b32-corpus-order  # faster
 """
@@ -35,7 +36,7 @@ TARGETS_NOTE = "targets from the speed issue; measured as ratios inside this one
 def contenders(
     fp32: str, int8: str, dynq8: str, fused: str, st_dir: str, threads: int, max_length: int
 ) -> list:
-    """The embedding runs, in the order they run within a round."""
+    """The embedding runs, in the order they run within a round (:data:`EXTRA` ones optional)."""
     base = {"threads": threads, "max_length": max_length}
     cont = "benchmarks.contenders:"
     return [
@@ -44,25 +45,29 @@ def contenders(
         Contender("dfembed-dynq8", cont + "dfembed_text", {"model": dynq8, **base}),
         Contender("dfembed-fused", cont + "dfembed_text", {"model": fused, **base}),
         Contender(
-            "dfembed-budget2048",
+            "dfembed-budget8192",
             cont + "dfembed_text",
-            {"model": fp32, "token_budget": 2048, **base},
+            {"model": fp32, "token_budget": 8192, **base},
         ),
         Contender("fastembed", cont + "fastembed_text", {"model": fp32, **base}),
         Contender("sentence-transformers", cont + "st_text", {"model": st_dir, **base}),
         Contender("ort-b32-corpus-order", cont + "ort_loop", {"model": fp32, **base}),
         Contender("ort-b32-sorted", cont + "ort_loop", {"model": fp32, "order": "sorted", **base}),
         Contender(
-            "ort-budget8192-sorted",
+            "ort-budget2048-sorted",
             cont + "ort_loop",
-            {"model": fp32, "order": "sorted", "budget": 8192, **base},
+            {"model": fp32, "order": "sorted", "budget": 2048, **base},
         ),
         Contender(
-            "ort-budget8192-no-arena",
+            "ort-budget2048-no-arena",
             cont + "ort_loop",
-            {"model": fp32, "order": "sorted", "budget": 8192, "arena": False, **base},
+            {"model": fp32, "order": "sorted", "budget": 2048, "arena": False, **base},
         ),
     ]
+
+
+#: Runs that answered a question once (see the README) and only run with ``--extra``.
+EXTRA = ("dfembed-int8", "dfembed-fused", "dfembed-budget8192", "ort-budget2048-no-arena")
 
 
 def matmul_contenders(threads: int) -> list:
@@ -248,6 +253,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--max-length", type=int, default=256)
     parser.add_argument("--skip", nargs="*", default=[], help="contenders to leave out")
+    parser.add_argument("--extra", action="store_true", help=f"also run {', '.join(EXTRA)}")
     parser.add_argument("--no-quality", action="store_true", help="skip the int8 quality check")
     parser.add_argument(
         "--quality-models",
@@ -283,7 +289,7 @@ def main(argv: list[str] | None = None) -> int:
     runs = [
         c
         for c in contenders(fp32, int8, dynq8, fused, st_dir, args.threads, args.max_length)
-        if c.name not in args.skip
+        if c.name not in args.skip and (args.extra or c.name not in EXTRA)
     ]
     probes = matmul_contenders(args.threads)
     all_results: dict = {}
