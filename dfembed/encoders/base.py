@@ -91,6 +91,9 @@ class Encoder(abc.ABC):
         if options.dedup:
             first, inverse = dedup([self.dedup_key(x) for x in items])
             unique = [items[i] for i in first]
+            if len(first) == len(items):
+                # no repeats: inverse is the identity; skip a copy of every output
+                inverse = None
         else:
             unique, inverse = list(items), None
         prepared = self.prepare(unique, options)
