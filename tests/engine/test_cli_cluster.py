@@ -28,6 +28,23 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+def _dfembed_text(src, out, model, *extra: str, env=None) -> subprocess.CompletedProcess:
+    """Run ``dfembed text SRC --column body --output OUT --model MODEL EXTRA...``."""
+    command = [
+        str(BIN / "dfembed"),
+        "text",
+        str(src),
+        "--column",
+        "body",
+        "--output",
+        str(out),
+        "--model",
+        model,
+        *extra,
+    ]
+    return subprocess.run(command, capture_output=True, text=True, timeout=300, env=env)
+
+
 @pytest.fixture()
 def cli_cluster(tmp_path):
     port = _free_port()
@@ -112,24 +129,7 @@ def test_cli_on_a_scheduler_with_address_named_workers(cli_cluster, tmp_path, mi
     src = tmp_path / "in.parquet"
     df.to_parquet(src)
     out = tmp_path / "out.parquet"
-    run = subprocess.run(
-        [
-            str(BIN / "dfembed"),
-            "text",
-            str(src),
-            "--column",
-            "body",
-            "--output",
-            str(out),
-            "--model",
-            minilm_int8,
-            "--scheduler",
-            address,
-        ],
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    run = _dfembed_text(src, out, minilm_int8, "--scheduler", address)
     assert run.returncode == 0, run.stderr
     assert "embedded 300 rows" in run.stdout
     back = dfembed.read_parquet(out)
@@ -160,25 +160,7 @@ def test_cli_with_local_workers(tmp_path, minilm_int8):
     df.to_csv(src, index=False)
     out = tmp_path / "out.parquet"
     env = {**os.environ, "DASK_TEMPORARY_DIRECTORY": str(tmp_path)}
-    run = subprocess.run(
-        [
-            str(BIN / "dfembed"),
-            "text",
-            str(src),
-            "--column",
-            "body",
-            "--output",
-            str(out),
-            "--model",
-            minilm_int8,
-            "--workers",
-            "2",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env=env,
-    )
+    run = _dfembed_text(src, out, minilm_int8, "--workers", "2", env=env)
     assert run.returncode == 0, run.stderr
     back = pd.read_parquet(out)
     assert len(back) == 20 and back["embedding"].isna().sum() == 5
