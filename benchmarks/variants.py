@@ -16,23 +16,19 @@ Folders are built once under ``$DFEMBED_ASSETS/bench/`` next to the other offlin
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import tempfile
 from pathlib import Path
 
 
 def _variant(fp32_dir: str | Path, suffix: str, note: str, convert) -> Path:
     """Copy ``fp32_dir`` with ``convert(src_onnx, dest_onnx)`` applied to its model (once)."""
-    from tools.offline_models import assets_root
+    from tools.offline_models import assets_root, staged_folder
 
     src = Path(fp32_dir)
     dest = assets_root() / "bench" / f"{src.name}-{suffix}"
     if (dest / "dfembed.json").is_file():
         return dest
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".tmp-{suffix}-", dir=dest.parent))
-    try:
+    with staged_folder(dest) as tmp:
         for path in src.iterdir():
             if path.is_file() and path.name not in ("model.onnx", "dfembed.json"):
                 shutil.copy2(path, tmp / path.name)
@@ -45,13 +41,6 @@ def _variant(fp32_dir: str | Path, suffix: str, note: str, convert) -> Path:
         )
         meta.pop("export", None)
         (tmp / "dfembed.json").write_text(json.dumps(meta, indent=2) + "\n")
-        tmp.chmod(0o755)
-        if dest.exists():
-            shutil.rmtree(dest)
-        os.replace(tmp, dest)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return dest
 
 

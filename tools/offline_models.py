@@ -21,6 +21,7 @@ Usage::
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import re
@@ -30,7 +31,7 @@ import sys
 import tempfile
 import time
 import zipfile
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -585,9 +586,8 @@ def build(name: str, force: bool = False) -> Path:
     final = model_dir(name)
     if not force and is_complete(final):
         return final
-    final.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".tmp-{name}-", dir=final.parent))
-    try:
+    keep = (lambda done: is_complete(done)) if not force else (lambda done: False)
+    with staged_folder(final, keep_existing=keep) as tmp:
         meta = RECIPES[name](tmp)
         meta = {"name": name, "onnx_file": "model.onnx", **meta}
         meta["files"] = {
@@ -597,17 +597,33 @@ def build(name: str, force: bool = False) -> Path:
         }
         (tmp / META_FILE).write_text(json.dumps(meta, indent=2) + "\n")
         smoke_test(tmp)
+    return final
+
+
+@contextlib.contextmanager
+def staged_folder(
+    final: Path, keep_existing: Callable[[Path], bool] = lambda done: False
+) -> Iterator[Path]:
+    """Yield an empty folder beside ``final``; on success it replaces ``final`` atomically.
+
+    A half-built folder is never seen under ``final``'s name: on error the staging folder
+    is deleted. If ``final`` appeared meanwhile and ``keep_existing(final)`` says it is
+    complete (another process finished first), the new build is dropped.
+    """
+    final.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".tmp-{final.name}-", dir=final.parent))
+    try:
+        yield tmp
         tmp.chmod(0o755)  # mkdtemp makes it private
         if final.exists():
-            if not force and is_complete(final):  # another process finished first
+            if keep_existing(final):
                 shutil.rmtree(tmp)
-                return final
+                return
             shutil.rmtree(final)
         os.replace(tmp, final)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    return final
 
 
 def main(argv: list[str] | None = None) -> int:
