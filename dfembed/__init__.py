@@ -13,6 +13,7 @@ from .columns import to_numpy, to_scipy
 from .display import preview
 from .engine.stream import as_completed, devices
 from .errors import (
+    CacheError,
     DeviceUnavailableError,
     DfembedError,
     InputError,
@@ -30,6 +31,7 @@ __version__ = "0.1.0"
 _register()
 
 __all__ = [
+    "CacheError",
     "DeviceUnavailableError",
     "DfembedError",
     "InputError",

@@ -8,6 +8,7 @@ falls back to column lookup on ``AttributeError``, which would hide the accessor
 
 from __future__ import annotations
 
+import os
 from collections.abc import Hashable, Sequence
 
 import pandas as pd
@@ -15,6 +16,7 @@ import pandas as pd
 from . import inputs
 from .encoders.text import TextOptions
 from .engine.task import EmbedTask
+from .io.cache import cache_folder
 from .models.hub import resolve
 from .runtime.batching import DEFAULT_TOKEN_BUDGET
 from .spec import CudaPolicy, ModelSpec
@@ -24,6 +26,14 @@ DEFAULT_SPARSE_MODEL = "prithivida/Splade_PP_en_v1"
 DEFAULT_LATE_MODEL = "colbert-ir/colbertv2.0"
 DEFAULT_IMAGE_MODEL = "Qdrant/clip-ViT-B-32-vision"
 DEFAULT_RERANK_MODEL = "Xenova/ms-marco-MiniLM-L-6-v2"
+
+
+def _cache_argument(cache) -> str | bool | None:
+    """``cache=`` checked early (a clear error here, not on a worker), kept picklable."""
+    cache_folder(cache)  # raises TypeError for anything but a path, True or None/False
+    if cache is None or cache is False:
+        return None
+    return True if cache is True else os.fspath(cache)
 
 
 class _EmbedAccessor:
@@ -59,6 +69,7 @@ class _EmbedAccessor:
         on_error="raise",
         query=None,
         query_column=None,
+        cache=None,
     ) -> EmbedTask:
         column = self._column(column)
         if query_column is not None:
@@ -77,6 +88,7 @@ class _EmbedAccessor:
             on_error=on_error,
             query=query,
             query_column=query_column,
+            cache=_cache_argument(cache),
         )
 
     @staticmethod
@@ -108,6 +120,7 @@ class _EmbedAccessor:
         max_length: int | None = None,
         query: bool = False,
         dedup: bool = True,
+        cache: str | os.PathLike | bool | None = None,
         progress: bool = False,
         parallel: int | None = None,
         cuda: CudaPolicy = False,
@@ -140,6 +153,12 @@ class _EmbedAccessor:
             Embed as search queries (the model's query prefix, e.g. for bge/e5).
         dedup
             Embed identical texts once.
+        cache
+            A folder for the persistent embedding cache (``True``: ``$DFEMBED_CACHE`` or
+            ``~/.cache/dfembed/embeddings`` of the process that runs): outputs are stored
+            there keyed by the model's exact files, the options and each input's hash, so a
+            rerun, or a run over a grown table, only embeds inputs it has not seen. On a
+            multi-node cluster give each node a folder on local disk (SQLite files).
         progress
             Show a progress bar (tqdm in process, Dask's progress bar on a cluster).
         parallel
@@ -156,16 +175,16 @@ class _EmbedAccessor:
         A Series (pandas) or lazy Series (Dask) with exactly the input's index, of dtype
         ``pd.ArrowDtype(pa.list_(pa.float32(), dim))``; missing inputs give null rows.
         """
-        spec = ModelSpec(
-            model=str(model),
-            kind="text",
-            revision=revision,
-            cache_dir=cache_dir,
-            local_files_only=local_files_only,
-            cuda=cuda,
-            device_ids=tuple(device_ids) if device_ids is not None else None,
-            device_id=device_id,
-            threads=threads,
+        spec = self._spec(
+            "text",
+            model,
+            revision,
+            cuda,
+            device_ids,
+            device_id,
+            threads,
+            cache_dir,
+            local_files_only,
         )
         options = TextOptions(
             batch_size=batch_size,
@@ -175,7 +194,7 @@ class _EmbedAccessor:
             max_length=max_length,
             query=query,
         )
-        return self._run(self._task(spec, options, column, name), progress, parallel)
+        return self._run(self._task(spec, options, column, name, cache=cache), progress, parallel)
 
     def sparse(
         self,
@@ -191,6 +210,7 @@ class _EmbedAccessor:
         b: float = 0.75,
         avg_len: float = 256.0,
         dedup: bool = True,
+        cache: str | os.PathLike | bool | None = None,
         progress: bool = False,
         parallel: int | None = None,
         cuda: CudaPolicy = False,
@@ -232,7 +252,7 @@ class _EmbedAccessor:
             b=b,
             avg_len=avg_len,
         )
-        return self._run(self._task(spec, options, column, name), progress, parallel)
+        return self._run(self._task(spec, options, column, name, cache=cache), progress, parallel)
 
     def late_interaction(
         self,
@@ -245,6 +265,7 @@ class _EmbedAccessor:
         max_length: int | None = None,
         query: bool = False,
         dedup: bool = True,
+        cache: str | os.PathLike | bool | None = None,
         progress: bool = False,
         parallel: int | None = None,
         cuda: CudaPolicy = False,
@@ -279,7 +300,7 @@ class _EmbedAccessor:
             max_length=max_length,
             query=query,
         )
-        return self._run(self._task(spec, options, column, name), progress, parallel)
+        return self._run(self._task(spec, options, column, name, cache=cache), progress, parallel)
 
     def image(
         self,
@@ -291,6 +312,7 @@ class _EmbedAccessor:
         normalize: bool = True,
         on_error: str = "raise",
         dedup: bool = True,
+        cache: str | os.PathLike | bool | None = None,
         progress: bool = False,
         parallel: int | None = None,
         cuda: CudaPolicy = False,
@@ -323,7 +345,7 @@ class _EmbedAccessor:
             local_files_only,
         )
         options = ImageOptions(batch_size=batch_size, dedup=dedup, normalize=normalize)
-        task = self._task(spec, options, column, name, on_error=on_error)
+        task = self._task(spec, options, column, name, on_error=on_error, cache=cache)
         return self._run(task, progress, parallel)
 
     def rerank(
@@ -339,6 +361,7 @@ class _EmbedAccessor:
         max_length: int | None = None,
         sigmoid: bool = False,
         dedup: bool = True,
+        cache: str | os.PathLike | bool | None = None,
         progress: bool = False,
         parallel: int | None = None,
         cuda: CudaPolicy = False,
@@ -378,7 +401,9 @@ class _EmbedAccessor:
         )
         if name is None:
             name = "score"
-        task = self._task(spec, options, column, name, query=query, query_column=query_column)
+        task = self._task(
+            spec, options, column, name, query=query, query_column=query_column, cache=cache
+        )
         return self._run(task, progress, parallel)
 
 

@@ -44,6 +44,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="start a local Dask cluster of this many worker processes",
     )
     text.add_argument("--progress", action="store_true")
+    text.add_argument(
+        "--cache",
+        default=None,
+        help="folder of the persistent embedding cache: a rerun embeds only new texts",
+    )
     return parser
 
 
@@ -77,6 +82,7 @@ def _run_text(args) -> tuple[int, float, str]:
         cuda=cuda,
         device_ids=device_ids,
         progress=args.progress,
+        cache=args.cache,
         name=args.vector_column,
     )
     started = time.perf_counter()

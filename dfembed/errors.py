@@ -25,3 +25,7 @@ class InputError(DfembedError, ValueError):
 
 class WorkerError(DfembedError):
     """A Dask worker could not serve a model (its load failed, or it has no session)."""
+
+
+class CacheError(DfembedError):
+    """The persistent embedding cache (``cache=``) cannot be read or written."""

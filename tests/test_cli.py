@@ -35,3 +35,20 @@ def test_cli_reports_errors_without_traceback(tmp_path, capsys):
                  "--model", str(tmp_path)])
     assert code == 2
     assert "Did you mean 'body'" in capsys.readouterr().err
+
+
+def test_cli_cache_folder_serves_a_rerun(tmp_path, minilm_int8):
+    src = tmp_path / "in.csv"
+    pd.DataFrame({"body": ["first text", "second text", "first text"]}).to_csv(src, index=False)
+    cache = tmp_path / "cache"
+    args = ["text", str(src), "--column", "body", "--model", minilm_int8, "--cache", str(cache)]
+    assert main([*args, "--output", str(tmp_path / "a.parquet")]) == 0
+    (db,) = cache.glob("text-*.sqlite")
+    import sqlite3
+
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("SELECT COUNT(*) FROM entries").fetchone() == (2,)
+    assert main([*args, "--output", str(tmp_path / "b.parquet")]) == 0
+    a, b = (dfembed.read_parquet(tmp_path / f"{x}.parquet") for x in "ab")
+    vectors = [dfembed.to_numpy(frame["embedding"]) for frame in (a, b)]
+    np.testing.assert_array_equal(*vectors)

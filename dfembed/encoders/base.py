@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import abc
+import hashlib
+import json
 from collections.abc import Callable, Hashable, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
+from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
@@ -16,6 +19,8 @@ from ..runtime.batching import DEFAULT_TOKEN_BUDGET, dedup, run_batched
 OnBatch = Callable[[int, int, float], None]
 
 _ORT_INT_TYPES = {"tensor(int64)": np.int64, "tensor(int32)": np.int32}
+#: Options that change how outputs are computed, never what they are.
+_OPTIONS_NOT_IN_OUTPUT = ("batch_size", "token_budget", "dedup")
 
 
 @dataclass(frozen=True)
@@ -76,6 +81,42 @@ class Encoder(abc.ABC):
         """What makes two inputs identical (the input itself by default)."""
         return item
 
+    def cache_key(self, item: Any) -> bytes | None:
+        """The bytes that identify an input in the persistent cache; ``None``: never cache it.
+
+        Texts are their UTF-8 bytes; tuples of texts (reranking pairs) each part's length and
+        bytes, so ``("ab", "c")`` and ``("a", "bc")`` differ.
+        """
+        if isinstance(item, str):
+            return item.encode("utf-8", "surrogatepass")
+        if isinstance(item, tuple) and all(isinstance(part, str) for part in item):
+            parts = [part.encode("utf-8", "surrogatepass") for part in item]
+            return b"".join(len(part).to_bytes(8, "little") + part for part in parts)
+        return None
+
+    def cache_namespace(self, options: EncodeOptions) -> tuple[str, dict[str, Any]]:
+        """What the cached outputs depend on, hashed: the namespace, and its description.
+
+        The model's exact files, its settings, the encoder, the options that change outputs
+        (not ``batch_size``, ``token_budget`` or ``dedup``) and dfembed's version: change any
+        and earlier outputs are not reused.
+        """
+        from .. import __version__
+
+        about = {
+            "kind": self.kind,
+            "encoder": type(self).__name__,
+            "model": self.info.name,
+            "fingerprint": self.model.fingerprint,
+            "info": asdict(self.info),
+            "options": {
+                k: v for k, v in asdict(options).items() if k not in _OPTIONS_NOT_IN_OUTPUT
+            },
+            "dfembed": __version__,
+        }
+        payload = json.dumps(about, sort_keys=True, default=str).encode()
+        return hashlib.sha256(payload).hexdigest()[:24], about
+
     @abc.abstractmethod
     def prepare(self, items: Sequence[Any], options: EncodeOptions) -> Prepared:
         """Turn distinct, valid inputs into model-ready data and per-item token counts."""
@@ -85,9 +126,17 @@ class Encoder(abc.ABC):
         """Outputs for ``prepared`` items at ``positions``: an array or a list, one per item."""
 
     def encode(
-        self, items: Sequence[Any], options: EncodeOptions, on_batch: OnBatch | None = None
+        self,
+        items: Sequence[Any],
+        options: EncodeOptions,
+        on_batch: OnBatch | None = None,
+        cache: Path | None = None,
     ) -> np.ndarray:
-        """One output per item, in the items' order, going through the shared batching path."""
+        """One output per item, in the items' order, going through the shared batching path.
+
+        With a ``cache`` folder, outputs already stored there are read instead of computed,
+        and new ones are stored (see :mod:`dfembed.encoders.cached`).
+        """
         if options.dedup:
             first, inverse = dedup([self.dedup_key(x) for x in items])
             unique = [items[i] for i in first]
@@ -96,15 +145,26 @@ class Encoder(abc.ABC):
                 inverse = None
         else:
             unique, inverse = list(items), None
-        prepared = self.prepare(unique, options)
-        out = run_batched(
+        if cache is None:
+            out = self.encode_distinct(unique, options, on_batch)
+        else:
+            from .cached import encode_cached
+
+            out = encode_cached(self, unique, options, on_batch, cache)
+        return out if inverse is None else out[inverse]
+
+    def encode_distinct(
+        self, items: Sequence[Any], options: EncodeOptions, on_batch: OnBatch | None = None
+    ) -> np.ndarray:
+        """Outputs of ``items`` (already deduplicated, if at all): sort, batch, run, restore."""
+        prepared = self.prepare(items, options)
+        return run_batched(
             prepared.lengths,
             lambda positions: self.run(prepared, positions, options),
             token_budget=options.token_budget,
             max_batch=options.batch_size or None,
             on_batch=on_batch,
         )
-        return out if inverse is None else out[inverse]
 
     def run_model(self, feed: dict[str, np.ndarray], output: str | None = None) -> np.ndarray:
         """Run the session on ``feed`` (cast to the graph's integer types), one output."""

@@ -256,6 +256,29 @@ class ImageEncoder(Encoder):
         except TypeError:
             return ("other", id(item))  # prepare() raises a clear error for it
 
+    def cache_key(self, item: Any) -> bytes | None:
+        """An image's encoded bytes, never its name: a file rewritten in place is a new input.
+
+        A file and the same bytes in a cell are the same input; a PIL image is keyed by its
+        mode, size and pixels. ``None`` (never cached) for anything unreadable: the encoder
+        reports it.
+        """
+        source = item.source if isinstance(item, ImageInput) else item
+        try:
+            source = normalize_cell(source)
+        except TypeError:
+            return None
+        if isinstance(source, bytes):
+            return source
+        if isinstance(source, str):
+            try:
+                with open(source, "rb") as handle:
+                    return handle.read()
+            except OSError:
+                return None
+        header = f"pil\0{source.mode}\0{source.size}\0".encode()
+        return header + source.tobytes()
+
     def prepare(self, items: Sequence[Any], options: ImageOptions) -> Prepared:
         """Every image costs one unit of the budget; raw cells are read and checked here."""
         data = [item if isinstance(item, ImageInput) else as_input(item) for item in items]

@@ -15,6 +15,7 @@ import pandas as pd
 from .. import columns, inputs
 from ..encoders.base import EncodeOptions, Encoder, OnBatch
 from ..encoders.load import get_encoder
+from ..io.cache import cache_folder
 from ..spec import ModelSpec
 
 
@@ -89,6 +90,9 @@ class EmbedTask:
         ``"raise"`` or ``"null"`` for inputs a kind can fail on per row (images).
     query, query_column
         Reranking only: one query for every row, or the column holding each row's query.
+    cache
+        Persistent embedding cache: a folder, ``True`` for the default folder of the
+        process that runs the task, or ``None`` (off). See :mod:`dfembed.io.cache`.
     """
 
     spec: ModelSpec
@@ -99,6 +103,7 @@ class EmbedTask:
     on_error: str = "raise"
     query: str | None = None
     query_column: Hashable | None = None
+    cache: str | bool | None = None
 
     @property
     def io(self) -> KindIO:
@@ -126,5 +131,5 @@ class EmbedTask:
         outputs = None
         if len(items):
             encoder = load() if load is not None else get_encoder(self.spec)
-            outputs = encoder.encode(items, self.options, on_batch)
+            outputs = encoder.encode(items, self.options, on_batch, cache_folder(self.cache))
         return self.io.write(outputs, valid, values.index, self)

@@ -9,6 +9,8 @@ a download cut mid-file is never seen as a whole file in the cache.
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import os
 import sys
 from dataclasses import dataclass
@@ -47,6 +49,24 @@ class ResolvedModel:
         """A file of the model's folder, or ``None`` when the model has no such file."""
         path = self.folder / name
         return path if path.exists() else None
+
+    @functools.cached_property
+    def fingerprint(self) -> str:
+        """SHA-256 of the model's files (the ones :meth:`ModelInfo.files` names) and names.
+
+        Identifies the exact weights and tokenizer whatever the folder is called, so the
+        embedding cache can tell a retrained or re-exported model from the one it stored.
+        """
+        digest = hashlib.sha256()
+        for name in sorted(set(self.info.files())):
+            path = self.file(name) if name else None
+            if path is None or not path.is_file():
+                continue
+            digest.update(f"{name}\0{path.stat().st_size}\0".encode())
+            with open(path, "rb") as handle:
+                while block := handle.read(1 << 20):
+                    digest.update(block)
+        return digest.hexdigest()
 
 
 def resolve(spec: ModelSpec) -> ResolvedModel:

@@ -1,0 +1,203 @@
+"""The persistent embedding cache: rerunning a job only embeds the inputs it has not seen.
+
+A cache is a folder. Each *namespace* (one model's exact files plus the options that change
+its outputs, see :meth:`dfembed.encoders.base.Encoder.cache_namespace`) is one SQLite file
+in it, mapping a 16-byte BLAKE2b digest of an input to its packed output. SQLite gives
+atomic commits (a crash loses at most the chunk being embedded) and safe concurrent writers
+on one machine (every Dask worker process of a node can share a folder on local disk).
+
+SQLite's locking is unreliable on network filesystems, so on a multi-node cluster give each
+node a folder on its own disk (the default, ``~/.cache/dfembed/embeddings``, already is):
+a row is then a hit on any node that embedded it before.
+
+Values are packed without pickle, so a cache file cannot run code when read:
+
+- ``R`` a row of a numeric output (a dense vector, a score): dtype, shape, bytes;
+- ``A`` one array output (a late-interaction matrix);
+- ``T`` a tuple of arrays (a sparse vector's indices and values).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sqlite3
+import struct
+from collections.abc import Sequence
+from contextlib import closing
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..errors import CacheError
+
+CACHE_ENV = "DFEMBED_CACHE"
+#: Inputs per ``SELECT ... IN (...)``: below SQLite's default limit of bound parameters.
+_LOOKUP_CHUNK = 500
+#: Seconds a writer waits for another process's transaction before giving up.
+_BUSY_TIMEOUT_S = 120.0
+_SCHEMA = (
+    "CREATE TABLE IF NOT EXISTS entries (key BLOB PRIMARY KEY, value BLOB NOT NULL) WITHOUT ROWID",
+    "CREATE TABLE IF NOT EXISTS about (name TEXT PRIMARY KEY, value TEXT NOT NULL)",
+)
+
+
+def default_folder() -> Path:
+    """``$DFEMBED_CACHE``, else ``~/.cache/dfembed/embeddings`` (of the process that runs)."""
+    return Path(os.environ.get(CACHE_ENV) or "~/.cache/dfembed/embeddings").expanduser()
+
+
+def cache_folder(cache: str | os.PathLike | bool | None) -> Path | None:
+    """The folder an accessor's ``cache=`` argument names; ``None`` when caching is off."""
+    if cache is None or cache is False:
+        return None
+    if cache is True:
+        return default_folder()
+    if isinstance(cache, (str, os.PathLike)) and os.fspath(cache):
+        return Path(cache).expanduser()
+    raise TypeError(f"cache= takes a folder path, True or None, not {cache!r}.")
+
+
+def digest(data: bytes) -> bytes:
+    """The key an input is stored under: 16 bytes of BLAKE2b."""
+    return hashlib.blake2b(data, digest_size=16).digest()
+
+
+# -------------------------------------------------------------------------------- packing
+
+
+def _pack_array(value: np.ndarray) -> bytes:
+    value = np.asarray(value)
+    if not value.flags.c_contiguous:  # (np.ascontiguousarray would make a 0-d array 1-d)
+        value = value.copy()
+    dtype = value.dtype.str.encode()
+    header = struct.pack(
+        f"<B{len(dtype)}sB{value.ndim}q", len(dtype), dtype, value.ndim, *value.shape
+    )
+    return header + value.tobytes()
+
+
+def _unpack_array(blob: memoryview, at: int) -> tuple[np.ndarray, int]:
+    (n,) = struct.unpack_from("<B", blob, at)
+    dtype = np.dtype(bytes(blob[at + 1 : at + 1 + n]).decode())
+    at += 1 + n
+    (ndim,) = struct.unpack_from("<B", blob, at)
+    shape = struct.unpack_from(f"<{ndim}q", blob, at + 1)
+    at += 1 + 8 * ndim
+    size = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+    array = np.frombuffer(blob[at : at + size], dtype=dtype).reshape(shape).copy()
+    return array, at + size
+
+
+def pack(value: Any, row: bool) -> bytes | None:
+    """Bytes of one output: ``row`` says it is a row of a numeric output array.
+
+    ``None`` for values that are not cached (a missing output).
+    """
+    if value is None:
+        return None
+    if row:
+        return b"R" + _pack_array(np.asarray(value))
+    if isinstance(value, np.ndarray):
+        return b"A" + _pack_array(value)
+    if isinstance(value, tuple) and all(isinstance(v, np.ndarray) for v in value):
+        return b"T" + bytes([len(value)]) + b"".join(_pack_array(v) for v in value)
+    raise TypeError(f"Cannot cache an output of type {type(value).__name__}.")
+
+
+def unpack(blob: bytes) -> tuple[Any, bool]:
+    """One output from :func:`pack`'s bytes, and whether it is a row of a numeric output."""
+    view = memoryview(blob)
+    tag = bytes(view[:1])
+    if tag in (b"R", b"A"):
+        value, _ = _unpack_array(view, 1)
+        return value, tag == b"R"
+    if tag == b"T":
+        at, parts = 2, []
+        for _ in range(view[1]):
+            part, at = _unpack_array(view, at)
+            parts.append(part)
+        return tuple(parts), False
+    raise ValueError(f"unknown cache entry tag {tag!r}")
+
+
+# -------------------------------------------------------------------------------- storage
+
+
+class CacheStore:
+    """One namespace's SQLite file: look inputs up by digest, add new outputs.
+
+    A connection is opened per call, so one store may be used from any thread (Dask runs
+    tasks on a thread pool) and by several processes at once.
+    """
+
+    def __init__(self, path: Path, about: dict[str, Any]):
+        self.path = path
+        self._about = about
+        self._ready = False
+
+    def _connect(self) -> sqlite3.Connection:
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            conn = sqlite3.connect(self.path, timeout=_BUSY_TIMEOUT_S, isolation_level=None)
+            if not self._ready:
+                conn.execute("PRAGMA journal_mode=WAL")
+                for statement in _SCHEMA:
+                    conn.execute(statement)
+                conn.executemany(
+                    "INSERT OR IGNORE INTO about VALUES (?, ?)",
+                    [(k, json.dumps(v, default=str)) for k, v in self._about.items()],
+                )
+                self._ready = True
+            conn.execute("PRAGMA synchronous=NORMAL")
+            return conn
+        except (OSError, sqlite3.Error) as exc:
+            raise self._error(exc) from exc
+
+    def _error(self, exc: Exception) -> CacheError:
+        return CacheError(
+            f"The embedding cache {self.path} cannot be used: {exc}. Check that its folder is "
+            "writable and on a local disk; if the file is damaged, delete it (it only holds "
+            "outputs that can be computed again), or pass cache=None."
+        )
+
+    def get(self, keys: Sequence[bytes]) -> dict[bytes, bytes]:
+        """The stored outputs of those ``keys`` that are in the cache."""
+        found: dict[bytes, bytes] = {}
+        if not keys:
+            return found
+        with closing(self._connect()) as conn:
+            try:
+                for start in range(0, len(keys), _LOOKUP_CHUNK):
+                    chunk = keys[start : start + _LOOKUP_CHUNK]
+                    marks = ",".join("?" * len(chunk))
+                    query = f"SELECT key, value FROM entries WHERE key IN ({marks})"
+                    found.update(conn.execute(query, chunk).fetchall())
+            except sqlite3.Error as exc:
+                raise self._error(exc) from exc
+        return found
+
+    def put(self, entries: Sequence[tuple[bytes, bytes]]) -> None:
+        """Add outputs in one transaction (an input already stored keeps its first output)."""
+        if not entries:
+            return
+        with closing(self._connect()) as conn:
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+                conn.executemany("INSERT OR IGNORE INTO entries VALUES (?, ?)", entries)
+                conn.execute("COMMIT")
+            except sqlite3.Error as exc:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise self._error(exc) from exc
+
+    def __len__(self) -> int:
+        with closing(self._connect()) as conn:
+            return conn.execute("SELECT COUNT(*) FROM entries").fetchone()[0]
+
+
+def open_store(folder: Path, kind: str, namespace: str, about: dict[str, Any]) -> CacheStore:
+    """The store of one namespace in a cache folder (its file is created on first use)."""
+    return CacheStore(folder / f"{kind}-{namespace}.sqlite", about)
