@@ -9,7 +9,7 @@ falls back to column lookup on ``AttributeError``, which would hide the accessor
 from __future__ import annotations
 
 import os
-from collections.abc import Hashable, Sequence
+from collections.abc import Hashable, Mapping, Sequence
 
 import pandas as pd
 
@@ -19,6 +19,7 @@ from .engine.task import EmbedTask
 from .io.cache import cache_folder
 from .models.hub import resolve
 from .runtime.batching import DEFAULT_TOKEN_BUDGET
+from .runtime.session import check_settings
 from .spec import CudaPolicy, ModelSpec
 
 DEFAULT_TEXT_MODEL = "all-MiniLM-L6-v2"
@@ -93,7 +94,16 @@ class _EmbedAccessor:
 
     @staticmethod
     def _spec(
-        kind, model, revision, cuda, device_ids, device_id, threads, cache_dir, local_files_only
+        kind,
+        model,
+        revision,
+        cuda,
+        device_ids,
+        device_id,
+        threads,
+        cache_dir,
+        local_files_only,
+        session_options,
     ) -> ModelSpec:
         """The model spec of one accessor call (the same for every kind)."""
         return ModelSpec(
@@ -106,6 +116,7 @@ class _EmbedAccessor:
             device_ids=tuple(device_ids) if device_ids is not None else None,
             device_id=device_id,
             threads=threads,
+            session_options=check_settings(session_options),
         )
 
     def text(
@@ -127,6 +138,7 @@ class _EmbedAccessor:
         device_ids: Sequence[int] | None = None,
         device_id: int = 0,
         threads: int | None = None,
+        session_options: Mapping[str, object] | None = None,
         cache_dir: str | None = None,
         local_files_only: bool = False,
         name: Hashable | None = None,
@@ -167,6 +179,10 @@ class _EmbedAccessor:
         cuda, device_ids, device_id, threads
             Device policy: ``cuda=False|True|"auto"``; GPUs assigned round-robin to Dask
             workers; the GPU used in process; ONNX Runtime threads.
+        session_options
+            ONNX Runtime memory settings: ``cpu_mem_arena`` (default True: faster repeated
+            runs, but the arena keeps its peak), ``gpu_mem_limit`` (bytes) and
+            ``arena_extend_strategy`` (CUDA, default ``"kSameAsRequested"``).
         name
             Name of the result (default: the column's name).
 
@@ -185,6 +201,7 @@ class _EmbedAccessor:
             threads,
             cache_dir,
             local_files_only,
+            session_options,
         )
         options = TextOptions(
             batch_size=batch_size,
@@ -217,6 +234,7 @@ class _EmbedAccessor:
         device_ids: Sequence[int] | None = None,
         device_id: int = 0,
         threads: int | None = None,
+        session_options: Mapping[str, object] | None = None,
         cache_dir: str | None = None,
         local_files_only: bool = False,
         name: Hashable | None = None,
@@ -241,6 +259,7 @@ class _EmbedAccessor:
             threads,
             cache_dir,
             local_files_only,
+            session_options,
         )
         options = SparseOptions(
             batch_size=batch_size,
@@ -272,6 +291,7 @@ class _EmbedAccessor:
         device_ids: Sequence[int] | None = None,
         device_id: int = 0,
         threads: int | None = None,
+        session_options: Mapping[str, object] | None = None,
         cache_dir: str | None = None,
         local_files_only: bool = False,
         name: Hashable | None = None,
@@ -292,6 +312,7 @@ class _EmbedAccessor:
             threads,
             cache_dir,
             local_files_only,
+            session_options,
         )
         options = TextOptions(
             batch_size=batch_size,
@@ -319,6 +340,7 @@ class _EmbedAccessor:
         device_ids: Sequence[int] | None = None,
         device_id: int = 0,
         threads: int | None = None,
+        session_options: Mapping[str, object] | None = None,
         cache_dir: str | None = None,
         local_files_only: bool = False,
         name: Hashable | None = None,
@@ -343,6 +365,7 @@ class _EmbedAccessor:
             threads,
             cache_dir,
             local_files_only,
+            session_options,
         )
         options = ImageOptions(batch_size=batch_size, dedup=dedup, normalize=normalize)
         task = self._task(spec, options, column, name, on_error=on_error, cache=cache)
@@ -368,6 +391,7 @@ class _EmbedAccessor:
         device_ids: Sequence[int] | None = None,
         device_id: int = 0,
         threads: int | None = None,
+        session_options: Mapping[str, object] | None = None,
         cache_dir: str | None = None,
         local_files_only: bool = False,
         name: Hashable | None = None,
@@ -391,6 +415,7 @@ class _EmbedAccessor:
             threads,
             cache_dir,
             local_files_only,
+            session_options,
         )
         options = RerankOptions(
             batch_size=batch_size,

@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import asdict, dataclass
-from typing import Literal, Union
+from typing import Any, Literal, Union
 
 Kind = Literal["text", "sparse", "late_interaction", "image", "rerank"]
 CudaPolicy = Union[bool, Literal["auto"]]  # noqa: UP007 - keeps 3.10 happy at runtime
@@ -44,6 +44,10 @@ class ModelSpec:
     threads
         ``intra_op_num_threads`` for ONNX Runtime; ``None`` follows the worker's thread count
         (or the machine's cores in process).
+    session_options
+        ONNX Runtime memory settings as sorted ``(name, value)`` pairs: ``cpu_mem_arena``,
+        ``gpu_mem_limit``, ``arena_extend_strategy`` (see
+        :class:`dfembed.runtime.session.SessionOptions`).
     """
 
     model: str
@@ -55,6 +59,7 @@ class ModelSpec:
     device_ids: tuple[int, ...] | None = None
     device_id: int = 0
     threads: int | None = None
+    session_options: tuple[tuple[str, Any], ...] = ()
 
     def key(self) -> str:
         """A stable hash of every field: equal specs give equal keys in any process."""

@@ -51,6 +51,7 @@ def build_encoder(spec: ModelSpec, device_id: int | None = None) -> Encoder:
             cuda=spec.cuda,
             device_id=spec.device_id if device_id is None else device_id,
             threads=spec.threads,
+            **dict(spec.session_options),
         )
         session = create_session(model.onnx_path, options)
     try:

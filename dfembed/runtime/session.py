@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from ..errors import DeviceUnavailableError, ModelLoadError
 from .devices import CPU, CUDA, use_cuda
@@ -26,6 +28,9 @@ class SessionOptions:
         ONNX Runtime's CPU arena: faster repeated runs, but it keeps its peak allocation.
     gpu_mem_limit
         Bytes the CUDA arena may grow to (``None``: no limit).
+    arena_extend_strategy
+        How the CUDA arena grows: ``"kSameAsRequested"`` (by what a run needs: least memory,
+        the default here) or ``"kNextPowerOfTwo"`` (ONNX Runtime's default: fewer growths).
     """
 
     cuda: bool | str = False
@@ -33,6 +38,35 @@ class SessionOptions:
     threads: int | None = None
     cpu_mem_arena: bool = True
     gpu_mem_limit: int | None = None
+    arena_extend_strategy: str = "kSameAsRequested"
+
+
+#: The session settings users may choose (``session_options=`` of the accessor methods).
+USER_SETTINGS = ("cpu_mem_arena", "gpu_mem_limit", "arena_extend_strategy")
+_STRATEGIES = ("kSameAsRequested", "kNextPowerOfTwo")
+
+
+def check_settings(settings: Mapping[str, Any] | None) -> tuple[tuple[str, Any], ...]:
+    """``session_options=`` validated and frozen (sorted pairs: hashable, picklable).
+
+    Raises ``TypeError`` for an unknown name and ``ValueError`` for a bad value, at call time
+    rather than on a worker.
+    """
+    if not settings:
+        return ()
+    unknown = sorted(set(settings) - set(USER_SETTINGS))
+    if unknown:
+        raise TypeError(f"Unknown session option(s) {unknown}: use {list(USER_SETTINGS)}.")
+    arena = settings.get("cpu_mem_arena", True)
+    if not isinstance(arena, bool):
+        raise ValueError(f"cpu_mem_arena must be True or False, not {arena!r}.")
+    limit = settings.get("gpu_mem_limit")
+    if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit <= 0):
+        raise ValueError(f"gpu_mem_limit must be a positive number of bytes, not {limit!r}.")
+    strategy = settings.get("arena_extend_strategy", "kSameAsRequested")
+    if strategy not in _STRATEGIES:
+        raise ValueError(f"arena_extend_strategy must be one of {list(_STRATEGIES)}.")
+    return tuple(sorted(settings.items()))
 
 
 def default_threads() -> int:
@@ -65,7 +99,10 @@ def create_session(path: Path, options: SessionOptions):
     so.log_severity_level = 3
     providers: list = [CPU]
     if want_cuda:
-        cuda_opts = {"device_id": options.device_id, "arena_extend_strategy": "kSameAsRequested"}
+        cuda_opts = {
+            "device_id": options.device_id,
+            "arena_extend_strategy": options.arena_extend_strategy,
+        }
         if options.gpu_mem_limit:
             cuda_opts["gpu_mem_limit"] = options.gpu_mem_limit
         providers = [(CUDA, cuda_opts), CPU]
