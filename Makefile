@@ -27,14 +27,15 @@ lint: install-test
 	$(VENV)/bin/ruff format --check dfembed
 
 test: install-test lint
-	$(PY) -m tools.offline_models minilm-int8 minilm-fp32 paraphrase-l3 splade-tiny dinov2-small
+	$(PY) -m tools.offline_models minilm-int8 minilm-fp32 minilm-dynq8 paraphrase-l3 splade-tiny dinov2-small
 	$(PY) -m pytest -q -rs --durations=15
 
 notebooks: install-test
 	$(PY) notebooks/build_notebooks.py
 
 bench: install-test
-	$(PY) -m tools.offline_models minilm-int8 minilm-fp32
+	$(PY) -m tools.offline_models minilm-int8 minilm-fp32 minilm-dynq8
 	$(PY) -m benchmarks.throughput
 	$(PY) -m benchmarks.scaling --quick
 	$(PY) -m benchmarks.dedup
+	$(PY) -m benchmarks.cache

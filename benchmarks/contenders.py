@@ -5,8 +5,9 @@ together with a warm-up on the first 32 texts so that one-off allocations are no
 charged to the run), then times one pass over the whole corpus (``seconds``). With
 ``save`` set it writes the vectors there (``.npy``) for the agreement check.
 
-All of them use the same ONNX file (or, for sentence-transformers, the safetensors it was
-exported from), the same truncation and the same number of threads.
+All the fp32 ones use the same ONNX file (or, for sentence-transformers, the safetensors it
+was exported from); the int8 ones a quantized copy of it. All use the same truncation and
+the same number of threads.
 """
 
 from __future__ import annotations

