@@ -33,7 +33,7 @@ from . import common
 STAGES = (
     ("dfembed.inputs", "texts", "read + check column (inputs.texts)"),
     ("dfembed.encoders.base", "dedup", "dedup (hash)"),
-    ("dfembed.encoders.tokens", "TextTokenizer.encode", "tokenizers encode_batch"),
+    ("dfembed.encoders.tokens", "TextTokenizer.encode", "tokenizers encode_batch -> token rows"),
     ("dfembed.encoders.text", "TokenEncoder.tokenize", "tokenize: lengths, prefixes"),
     ("dfembed.encoders.base", "run_batched", "batching loop, scatter back"),
     ("dfembed.runtime.batching", "plan_batches", "sort + plan batches"),

@@ -29,7 +29,7 @@ import numpy as np
 from ..errors import ModelLoadError
 from .base import Prepared
 from .text import TextOptions, TokenEncoder, l2_normalize
-from .tokens import feed
+from .tokens import TokenRows, feed
 
 #: ColBERT's marker tokens in the BERT vocabulary, used when the model names none.
 QUERY_MARKER = "[unused0]"
@@ -40,19 +40,50 @@ QUERY_LENGTH = 32
 MASK_TOKENS = ("[MASK]", "<mask>")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class MarkedTokens:
-    """One input's tokens with the marker inserted (and, for queries, mask padding).
+    """Inputs' tokens with the marker inserted (and, for queries, mask padding).
 
-    ``ids`` and ``type_ids`` are what :func:`~dfembed.encoders.tokens.feed` pads into a batch.
-    The model attends to the first ``attended`` positions; ``keep`` says which positions'
-    vectors are returned (``None``: all of them).
+    ``tokens`` is what :func:`~dfembed.encoders.tokens.feed` pads into a batch. The model
+    attends to the first ``attended[i]`` positions of row ``i``; ``keep`` (lined up with
+    ``tokens.ids``) says which positions' vectors are returned (``None``: all of them).
     """
 
-    ids: np.ndarray
-    type_ids: np.ndarray
-    attended: int
+    tokens: TokenRows
+    attended: np.ndarray
     keep: np.ndarray | None
+
+    def kept(self, i: int) -> np.ndarray | None:
+        """Row ``i``'s ``keep`` flags, or ``None`` when every vector is kept."""
+        if self.keep is None:
+            return None
+        return self.keep[self.tokens.starts[i] : self.tokens.starts[i + 1]]
+
+
+def insert_marker(
+    rows: TokenRows, marker: int, pad_to: int = 0, pad_id: int = 0
+) -> tuple[TokenRows, np.ndarray]:
+    """``rows`` with ``marker`` after each row's first token, padded to ``pad_to`` with ``pad_id``.
+
+    Returns the new rows and each row's length before padding. Type ids of the marker and
+    of the padding are 0. Done on the flat arrays at once: each old token moves to its row's
+    new start plus its index in the row, plus one from the second token on.
+    """
+    lengths = rows.lengths
+    marked = lengths + 1
+    padded = np.maximum(marked, pad_to)
+    starts = np.zeros(len(rows) + 1, dtype=np.int64)
+    np.cumsum(padded, out=starts[1:])
+    within = np.arange(len(rows.ids)) - np.repeat(rows.starts[:-1], lengths)
+    dest = np.repeat(starts[:-1], lengths) + within + (within >= 1)
+    ids = np.full(int(starts[-1]), pad_id, dtype=np.int32)
+    ids[dest] = rows.ids
+    ids[starts[:-1] + np.minimum(lengths, 1)] = marker
+    types = None
+    if rows.type_ids is not None:
+        types = np.zeros(len(ids), dtype=rows.type_ids.dtype)
+        types[dest] = rows.type_ids
+    return TokenRows(ids, starts, types), marked
 
 
 class LateInteractionEncoder(TokenEncoder):
@@ -103,31 +134,26 @@ class LateInteractionEncoder(TokenEncoder):
         default = self.query_length if options.query else self.info.max_length
         limit = min(options.max_length or default, self.info.max_length)
         self.tokenizer.with_max_length(max(limit - 1, 2))
-        encodings = self.tokenizer.encode(list(items))
-        rows = [self._mark(e.ids, e.type_ids, options.query) for e in encodings]
-        lengths = np.fromiter((len(r.ids) for r in rows), np.int64, len(rows))
-        return Prepared(lengths=lengths, data=rows)
+        marked = self._mark(self.tokenizer.encode(list(items)), options.query)
+        return Prepared(lengths=marked.tokens.lengths, data=marked)
 
-    def _mark(self, ids: Sequence[int], type_ids: Sequence[int], query: bool) -> MarkedTokens:
-        marker = self.query_marker_id if query else self.document_marker_id
-        ids = np.insert(np.asarray(ids, dtype=np.int64), 1, marker)
-        type_ids = np.insert(np.asarray(type_ids, dtype=np.int64), 1, 0)
-        n = len(ids)
+    def _mark(self, rows: TokenRows, query: bool) -> MarkedTokens:
+        """Insert the marker; queries are mask-padded, documents skip punctuation vectors."""
         if not query:
-            return MarkedTokens(ids, type_ids, n, ~np.isin(ids, self.skip_ids))
-        pad = max(self.query_length - n, 0)
-        ids = np.concatenate([ids, np.full(pad, self.mask_id, dtype=np.int64)])
-        type_ids = np.concatenate([type_ids, np.zeros(pad, dtype=np.int64)])
-        return MarkedTokens(ids, type_ids, len(ids) if self.attend_expansion else n, None)
+            tokens, attended = insert_marker(rows, self.document_marker_id)
+            return MarkedTokens(tokens, attended, ~np.isin(tokens.ids, self.skip_ids))
+        tokens, marked = insert_marker(rows, self.query_marker_id, self.query_length, self.mask_id)
+        return MarkedTokens(tokens, tokens.lengths if self.attend_expansion else marked, None)
 
     def run(self, prepared: Prepared, positions: np.ndarray, options: TextOptions) -> list:
-        rows = [prepared.data[i] for i in positions]
-        inputs, mask = feed(prepared.data, positions, self.input_names, self.tokenizer.pad_id)
+        marked: MarkedTokens = prepared.data
+        inputs, mask = feed(marked.tokens, positions, self.input_names, self.tokenizer.pad_id)
         if "attention_mask" in inputs:
-            attention = mask.copy()
-            for r, row in enumerate(rows):
-                attention[r, row.attended :] = 0
-            inputs["attention_mask"] = attention
+            # attended <= each row's length, so this is the padding mask cut at ``attended``
+            attended = marked.attended[positions]
+            inputs["attention_mask"] = (np.arange(mask.shape[1]) < attended[:, None]).astype(
+                np.int64
+            )
         hidden = self.run_model(inputs)
         if hidden.ndim != 3 or (self.info.dim and hidden.shape[-1] != self.info.dim):
             raise ModelLoadError(
@@ -137,11 +163,13 @@ class LateInteractionEncoder(TokenEncoder):
             )
         if options.normalize:
             hidden = l2_normalize(hidden)
+        lengths = marked.tokens.lengths[positions]
         out = []
-        for r, row in enumerate(rows):
-            vectors = hidden[r, : len(row.ids)]
-            if row.keep is not None:
-                vectors = vectors[row.keep]
+        for r, (i, n) in enumerate(zip(positions, lengths, strict=True)):
+            vectors = hidden[r, :n]
+            keep = marked.kept(i)
+            if keep is not None:
+                vectors = vectors[keep]
             out.append(np.ascontiguousarray(vectors, dtype=np.float32))
         return out
 

@@ -74,13 +74,13 @@ class RerankEncoder(TokenEncoder):
     options_type = RerankOptions
 
     def prepare(self, items: Sequence[tuple[str, str]], options: RerankOptions) -> Prepared:
+        """Token rows of each ``(query, text)`` pair, with the pair's token type ids."""
         limit = min(options.max_length or self.info.max_length, self.info.max_length)
         self.tokenizer.with_max_length(limit)
         queries = [query for query, _ in items]
         texts = [text for _, text in items]
-        encodings = self.tokenizer.encode(texts, pairs=queries)
-        lengths = np.fromiter((len(e.ids) for e in encodings), np.int64, len(encodings))
-        return Prepared(lengths=lengths, data=encodings)
+        rows = self.tokenizer.encode(texts, pairs=queries)
+        return Prepared(lengths=rows.lengths, data=rows)
 
     def run(self, prepared: Prepared, positions: np.ndarray, options: RerankOptions) -> np.ndarray:
         inputs, _ = self.feed(prepared, positions)

@@ -41,14 +41,12 @@ class TokenEncoder(Encoder):
         self.tokenizer = TextTokenizer(model.file("tokenizer.json"), self.info.max_length)
 
     def tokenize(self, texts: Sequence[str], options: TextOptions) -> Prepared:
+        """Token rows (:class:`~dfembed.encoders.tokens.TokenRows`) of the prefixed texts."""
         limit = min(options.max_length or self.info.max_length, self.info.max_length)
         self.tokenizer.with_max_length(limit)
         prefix = self.info.query_prefix if options.query else self.info.document_prefix
-        if prefix:
-            texts = [prefix + t for t in texts]
-        encodings = self.tokenizer.encode(texts)
-        lengths = np.fromiter((len(e.ids) for e in encodings), np.int64, len(encodings))
-        return Prepared(lengths=lengths, data=encodings)
+        rows = self.tokenizer.encode(texts, prefix=prefix or "")
+        return Prepared(lengths=rows.lengths, data=rows)
 
     def prepare(self, items: Sequence[str], options: TextOptions) -> Prepared:
         return self.tokenize(items, options)

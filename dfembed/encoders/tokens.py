@@ -1,8 +1,16 @@
-"""Tokenization with the ``tokenizers`` library, and padding of one batch into model inputs."""
+"""Tokenization with the ``tokenizers`` library into compact token rows, and batch padding.
+
+``tokenizers`` returns one ``Encoding`` object per text holding ids, type ids, token strings,
+offsets and masks: several KB per text. A partition of 100,000 distinct texts would keep
+~600 MB of them alive through the whole batching run, so texts are tokenized in chunks and
+only their ids (and type ids, when any is not 0) are kept, in flat arrays (:class:`TokenRows`).
+"""
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -11,6 +19,8 @@ from ..errors import ModelLoadError
 
 #: More characters per token than any real text averages (English is ~4).
 _CHARS_PER_TOKEN = 16
+#: Texts per ``encode_batch`` call: only this many ``Encoding`` objects live at once.
+CHUNK_TEXTS = 1024
 
 
 def _prefix(text: str, cap: int) -> str:
@@ -21,10 +31,108 @@ def _prefix(text: str, cap: int) -> str:
     return text[: cut if cut > 0 else cap]
 
 
+def _flat(rows: Sequence[Sequence[int]], total: int) -> np.ndarray:
+    """The rows' integers one after the other, as one int32 array of ``total`` values."""
+    return np.fromiter(itertools.chain.from_iterable(rows), np.int32, total)
+
+
+@dataclass(frozen=True, eq=False)
+class TokenRows:
+    """Token ids of many rows in flat arrays: row ``i`` is ``ids[starts[i]:starts[i + 1]]``.
+
+    About 4 bytes per token instead of an ``Encoding`` object per row. ``type_ids`` lines up
+    with ``ids``, or is ``None`` when every type id is 0 (single texts of most models).
+    """
+
+    ids: np.ndarray
+    starts: np.ndarray
+    type_ids: np.ndarray | None = None
+
+    def __len__(self) -> int:
+        return len(self.starts) - 1
+
+    @property
+    def lengths(self) -> np.ndarray:
+        """Tokens per row (int64)."""
+        return np.diff(self.starts)
+
+    def row(self, i: int) -> np.ndarray:
+        """Row ``i``'s token ids."""
+        return self.ids[self.starts[i] : self.starts[i + 1]]
+
+    def row_type_ids(self, i: int) -> np.ndarray:
+        """Row ``i``'s token type ids (zeros when the rows have none)."""
+        if self.type_ids is None:
+            return np.zeros(self.starts[i + 1] - self.starts[i], dtype=np.int32)
+        return self.type_ids[self.starts[i] : self.starts[i + 1]]
+
+    @classmethod
+    def from_rows(
+        cls,
+        ids: Sequence[Sequence[int]],
+        type_ids: Sequence[Sequence[int]] | None = None,
+    ) -> TokenRows:
+        """Rows from per-row id lists (and type id lists of the same lengths, if any)."""
+        lengths = np.fromiter((len(r) for r in ids), np.int64, len(ids))
+        starts = np.zeros(len(ids) + 1, dtype=np.int64)
+        np.cumsum(lengths, out=starts[1:])
+        total = int(starts[-1])
+        flat_types = None if type_ids is None else _flat(type_ids, total)
+        if flat_types is not None and not flat_types.any():
+            flat_types = None
+        return cls(_flat(ids, total), starts, flat_types)
+
+    @classmethod
+    def from_encodings(cls, encodings: Sequence) -> TokenRows:
+        """Rows holding the ids and type ids of ``tokenizers`` encodings."""
+        return cls.from_rows([e.ids for e in encodings], [e.type_ids for e in encodings])
+
+    @classmethod
+    def concat(cls, parts: Sequence[TokenRows]) -> TokenRows:
+        """The rows of ``parts``, one part after the other."""
+        if len(parts) == 1:
+            return parts[0]
+        if not parts:
+            return cls(np.zeros(0, np.int32), np.zeros(1, np.int64))
+        shifts = np.cumsum([0] + [len(p.ids) for p in parts[:-1]])
+        starts = np.concatenate(
+            [np.zeros(1, np.int64)] + [p.starts[1:] + s for p, s in zip(parts, shifts, strict=True)]
+        )
+        ids = np.concatenate([p.ids for p in parts])
+        types = None
+        if any(p.type_ids is not None for p in parts):
+            types = np.concatenate(
+                [p.type_ids if p.type_ids is not None else np.zeros_like(p.ids) for p in parts]
+            )
+        return cls(ids, starts, types)
+
+    def pad(self, positions: np.ndarray, pad_id: int) -> tuple[np.ndarray, ...]:
+        """The rows at ``positions`` padded to the longest of them: ids, mask, type ids.
+
+        All three are int64 ``[rows, longest]``. Every real token of the batch is gathered
+        with one fancy index: row-major order of the mask's 1s is the order of the rows'
+        tokens one after the other.
+        """
+        positions = np.asarray(positions, dtype=np.intp)
+        begin = self.starts[positions]
+        lengths = self.starts[positions + 1] - begin
+        width = int(lengths.max()) if len(lengths) else 0
+        real = np.arange(width) < lengths[:, None]
+        # source of each real token: its rank in the batch plus its row's offset
+        before = np.cumsum(lengths) - lengths
+        source = np.arange(int(lengths.sum())) + np.repeat(begin - before, lengths)
+        ids = np.full(real.shape, pad_id, dtype=np.int64)
+        ids[real] = self.ids[source]
+        types = np.zeros(real.shape, dtype=np.int64)
+        if self.type_ids is not None:
+            types[real] = self.type_ids[source]
+        return ids, real.astype(np.int64), types
+
+
 class TextTokenizer:
     """A model's ``tokenizer.json``, truncating to a maximum length and never padding.
 
-    Padding happens per batch in :meth:`feed`, to the longest row of that batch only.
+    Padding happens per batch in :func:`feed`, to the longest row of that batch only.
     """
 
     def __init__(self, path: Path | None, max_length: int, vocab_size: int | None = None):
@@ -64,15 +172,26 @@ class TextTokenizer:
             self.tokenizer.enable_truncation(max_length)
             self.max_length = max_length
 
-    def encode(self, texts: Sequence[str], pairs: Sequence[str] | None = None) -> list:
-        """Token encodings of ``texts`` (or of ``(pair, text)`` when ``pairs`` is given)."""
-        if pairs is None:
-            return self._encode_truncated(list(texts))
-        return self.tokenizer.encode_batch(
-            list(zip(pairs, texts, strict=False)), add_special_tokens=True
-        )
+    def encode(
+        self, texts: Sequence[str], pairs: Sequence[str] | None = None, prefix: str = ""
+    ) -> TokenRows:
+        """Token rows of ``prefix + text`` per text, or of ``(pair, text)`` when ``pairs`` is given.
 
-    def _encode_truncated(self, texts: list[str]) -> list:
+        Texts are tokenized :data:`CHUNK_TEXTS` at a time, so ``Encoding`` objects (and the
+        prefixed copies of the texts) only exist for one chunk; only their ids are kept.
+        """
+        parts = []
+        for start in range(0, len(texts), CHUNK_TEXTS):
+            chunk = texts[start : start + CHUNK_TEXTS]
+            if pairs is None:
+                encodings = self._encode_truncated([prefix + t for t in chunk] if prefix else chunk)
+            else:
+                both = zip(pairs[start : start + CHUNK_TEXTS], chunk, strict=False)
+                encodings = self.tokenizer.encode_batch(list(both), add_special_tokens=True)
+            parts.append(TokenRows.from_encodings(encodings))
+        return TokenRows.concat(parts)
+
+    def _encode_truncated(self, texts: Sequence[str]) -> list:
         """Encode only a prefix of long texts: the rest would be truncated away anyway.
 
         ``tokenizers`` encodes a whole text before truncating it, so a 100k-character text
@@ -99,19 +218,10 @@ class TextTokenizer:
 
 
 def feed(
-    encodings: Sequence, positions: np.ndarray, input_names: Sequence[str], pad_id: int
+    tokens: TokenRows, positions: np.ndarray, input_names: Sequence[str], pad_id: int
 ) -> tuple[dict[str, np.ndarray], np.ndarray]:
-    """Pad the chosen encodings to the batch's longest: the model's inputs, and the mask."""
-    rows = [encodings[i] for i in positions]
-    width = max(len(e.ids) for e in rows)
-    ids = np.full((len(rows), width), pad_id, dtype=np.int64)
-    mask = np.zeros((len(rows), width), dtype=np.int64)
-    types = np.zeros((len(rows), width), dtype=np.int64)
-    for r, enc in enumerate(rows):
-        n = len(enc.ids)
-        ids[r, :n] = enc.ids
-        mask[r, :n] = 1
-        types[r, :n] = enc.type_ids
+    """Pad the rows at ``positions`` to the batch's longest: the model's inputs, and the mask."""
+    ids, mask, types = tokens.pad(positions, pad_id)
     available = {"input_ids": ids, "attention_mask": mask, "token_type_ids": types}
     missing = [name for name in input_names if name not in available]
     if missing:

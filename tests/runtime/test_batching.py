@@ -35,8 +35,12 @@ def test_run_batched_returns_outputs_in_input_order(lengths):
     out = run_batched(lengths, lambda pos: np.stack([pos, lengths[pos]], axis=1), token_budget=64)
     assert out[:, 0].tolist() == list(range(len(lengths)))
     seen = []
-    run_batched(lengths, lambda pos: list(pos), token_budget=64,
-                on_batch=lambda rows, tokens, seconds: seen.append((rows, tokens)))
+    run_batched(
+        lengths,
+        lambda pos: list(pos),
+        token_budget=64,
+        on_batch=lambda rows, tokens, seconds: seen.append((rows, tokens)),
+    )
     assert sum(r for r, _ in seen) == len(lengths)
     assert sum(t for _, t in seen) == int(lengths.sum())
 
