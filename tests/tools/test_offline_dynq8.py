@@ -18,6 +18,7 @@ import pandas as pd
 import pytest
 
 import dfembed
+from tools.offline_models import INT8_COMPUTE_OPS
 
 onnx = pytest.importorskip(
     "onnx",
@@ -27,14 +28,7 @@ onnx = pytest.importorskip(
 
 #: Op types that multiply integers; a file that stores int8 weights but casts them back to
 #: float32 before a float MatMul (like ``minilm-int8``) has none of them.
-INT8_OPS = {
-    "MatMulInteger",
-    "DynamicQuantizeMatMul",
-    "MatMulIntegerToFloat",
-    "QAttention",
-    "QGemm",
-    "QLinearMatMul",
-}
+INT8_OPS = set(INT8_COMPUTE_OPS)
 FLOAT_PRODUCTS = {"MatMul", "Gemm", "FusedMatMul", "Attention"}
 TEXTS_PER_CORPUS = 100
 
