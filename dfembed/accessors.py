@@ -30,9 +30,11 @@ DEFAULT_RERANK_MODEL = "Xenova/ms-marco-MiniLM-L-6-v2"
 
 
 def _cache_argument(cache) -> str | bool | None:
-    """``cache=`` checked early (a clear error here, not on a worker), kept picklable."""
-    cache_folder(cache)  # raises TypeError for anything but a path, True or None/False
-    if cache is None or cache is False:
+    """``cache=`` checked early (a clear error here, not on a worker), kept picklable.
+
+    ``True`` stays ``True``: the default folder is the one of the process that runs.
+    """
+    if cache_folder(cache) is None:  # raises TypeError for anything but a path, True, None
         return None
     return True if cache is True else os.fspath(cache)
 
