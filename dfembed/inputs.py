@@ -27,6 +27,8 @@ def texts(values: pd.Series, column: object) -> tuple[np.ndarray, list[str]]:
     by U+FFFD so that such a text still embeds instead of failing the whole batch.
     """
     valid = ~missing_mask(values)
+    if arrow_strings(values):
+        return valid, shared_strings(values, valid)
     cells = values.to_numpy(dtype=object)[valid]
     bad = [i for i, cell in enumerate(cells) if not isinstance(cell, str)]
     if bad:
@@ -38,6 +40,35 @@ def texts(values: pd.Series, column: object) -> tuple[np.ndarray, list[str]]:
             "and treats None/NaN as missing. Convert with .astype(str) if that is intended."
         )
     return valid, [_clean(cell) for cell in cells]
+
+
+def arrow_strings(values: pd.Series) -> bool:
+    """Whether ``values`` is an Arrow-backed string column (pandas 3's default ``str``).
+
+    Such a column can only hold valid UTF-8 strings or missing values, so it needs neither
+    the type check nor the surrogate cleaning of an ``object`` column.
+    """
+    dtype = values.dtype
+    if isinstance(dtype, pd.StringDtype):
+        return dtype.storage == "pyarrow"
+    if isinstance(dtype, pd.ArrowDtype):
+        import pyarrow as pa
+
+        arrow_type = dtype.pyarrow_dtype
+        return pa.types.is_string(arrow_type) or pa.types.is_large_string(arrow_type)
+    return False
+
+
+def shared_strings(values: pd.Series, valid: np.ndarray) -> list[str]:
+    """The valid cells of an Arrow string column as Python strings, one object per distinct text.
+
+    Converting cell by cell would make a new ``str`` object for every row: for 100,000 rows
+    of 2,000 distinct snippets, ~16 MB of copies before deduplication. Factorizing in Arrow
+    first makes one object per distinct text, which every row holding it shares.
+    """
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    objects = np.asarray(uniques, dtype=object)
+    return objects[codes[valid]].tolist()
 
 
 def pairs(

@@ -96,3 +96,25 @@ def test_progress_bar_runs(minilm_int8, capsys):
     out = pd.Series(TEXTS).embed.text(model=minilm_int8, progress=True)
     assert out.notna().all()
     assert "dfembed text" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("dtype", ["str", "string[pyarrow]", pd.ArrowDtype(pa.large_string())])
+def test_arrow_string_columns_embed_like_object_columns(minilm_int8, dtype):
+    cells = [TEXTS[0], None, TEXTS[1], TEXTS[0], "", TEXTS[2]]
+    index = [5, 3, 9, 1, 7, 0]
+    arrow = pd.Series(cells, index=index, dtype=dtype).embed.text(model=minilm_int8)
+    plain = pd.Series(cells, index=index, dtype=object).embed.text(model=minilm_int8)
+    assert arrow.index.equals(plain.index)
+    assert arrow.isna().tolist() == [False, True, False, False, False, False]
+    np.testing.assert_array_equal(dfembed.to_numpy(arrow), dfembed.to_numpy(plain))
+
+
+def test_arrow_strings_become_one_object_per_distinct_text():
+    """Rows of an Arrow column that hold the same text share one Python string (no copies)."""
+    from dfembed import inputs
+
+    values = pd.Series(["b", "a", None, "b", "a", "b"], dtype="str")
+    valid, items = inputs.texts(values, "t")
+    assert valid.tolist() == [True, True, False, True, True, True]
+    assert items == ["b", "a", "b", "a", "b"]
+    assert items[0] is items[2] is items[4] and items[1] is items[3]

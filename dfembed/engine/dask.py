@@ -8,6 +8,7 @@ import math
 import pandas as pd
 
 from ..runtime.devices import worker_device
+from ..runtime.memory import release_free_memory
 from .cluster import active_client, client_for
 from .metrics import batch_recorder
 from .plugin import ModelPlugin, OrdinalPlugin, plugin_name
@@ -22,9 +23,13 @@ def embed_partition(part: pd.DataFrame | pd.Series, task: EmbedTask) -> pd.Serie
     if worker is None:  # threaded or synchronous scheduler: the process cache serves
         return task.run(part, on_batch=batch_recorder(task.spec.kind, in_dask_task=False))
     plugin = worker.plugins.get(plugin_name(task.spec)) or _adhoc_plugin(worker, task.spec)
-    return task.run(
+    out = task.run(
         part, load=plugin.encoder, on_batch=batch_recorder(task.spec.kind, in_dask_task=True)
     )
+    # a long-lived worker: what this partition freed goes back before the next step (often
+    # a parquet write) allocates, instead of staying in the heap for the worker's lifetime
+    release_free_memory()
+    return out
 
 
 def embed_dask(obj, task: EmbedTask, progress: bool = False):

@@ -23,6 +23,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from ..runtime.memory import release_free_memory
+
 
 def arrow_table(frame: pd.DataFrame) -> pa.Table:
     """``frame`` as an Arrow table whose pandas metadata every reader can parse."""
@@ -76,7 +78,7 @@ def write_parquet(frame: pd.DataFrame | pd.Series, path: str | Path) -> Path:
     pq.write_table(table, path, row_group_size=rows, use_dictionary=dictionary_columns(table))
     # Arrow's allocator keeps what the writer (and pandas' string columns) freed; a worker
     # streaming partitions kept ~80 MB more between partitions without this
-    pa.default_memory_pool().release_unused()
+    release_free_memory()
     return path
 
 
