@@ -85,6 +85,39 @@ def dask_run(corpus: str, model: str, workers: int, max_length: int, local_dir: 
     return {"seconds": seconds, "load_s": load_s, "worker_peak_rss_mb": peak}
 
 
+def skew_run(corpus: str, model: str, max_length: int, local_dir: str, balanced: bool) -> dict:
+    """In a child: 2 workers on a table sorted longest first, 4 partitions.
+
+    ``balanced``: pandas ``parallel=2`` (dfembed cuts slices of equal estimated work);
+    otherwise ``dd.from_pandas(npartitions=4)`` (equal rows) and ``ddf.embed.text``.
+    """
+    import dask
+    import dask.dataframe as dd
+    import pandas as pd
+
+    import dfembed  # noqa: F401 - registers the accessor
+
+    frame = pd.DataFrame({"text": common.load_texts(corpus)})
+    cluster, client = _cluster(2, local_dir)
+    try:
+        options = {"model": model, "threads": 1, "max_length": max_length}
+        frame.head(64).embed.text("text", parallel=2, **options)  # both workers load
+        started = time.perf_counter()
+        if balanced:
+            out = frame.embed.text("text", parallel=2, **options)
+        else:
+            with dask.config.set({"dataframe.convert-string": False}):
+                ddf = dd.from_pandas(frame, npartitions=4, sort=False)
+            out = ddf.embed.text("text", **options).compute()
+        seconds = time.perf_counter() - started
+        if len(out) != len(frame) or out.isna().any():
+            raise AssertionError("the Dask result lost rows")
+    finally:
+        client.close()
+        cluster.close()
+    return {"seconds": seconds}
+
+
 def _stream_partition(corpus: str, start: int, rows: int):
     """One partition of the stream, made where it runs: the corpus repeated from ``start``."""
     import pandas as pd
@@ -171,6 +204,9 @@ def main(argv: list[str] | None = None) -> int:
         "embeds these once, which keeps the default run short)",
     )
     parser.add_argument("--skip-scaling", action="store_true")
+    parser.add_argument(
+        "--skew", action="store_true", help="also: 2 workers on the table sorted longest first"
+    )
     parser.add_argument("--skip-stream", action="store_true")
     args = parser.parse_args(argv)
     scale_rows = args.scale_rows or (4_000 if args.quick else 20_000)
@@ -190,6 +226,12 @@ def main(argv: list[str] | None = None) -> int:
     if not args.skip_scaling:
         corpus = common.save_texts(unique_rows(base, scale_rows), tmp / "scale.json")
         scaling(corpus, model, scale_rows, args.rounds, args.max_length, local_dir, args.threads2)
+    if args.skew:
+        texts = unique_rows(base, scale_rows // 2)
+        lengths = common.token_lengths(texts, Path(model) / "tokenizer.json", args.max_length)
+        ordered = [texts[i] for i in sorted(range(len(texts)), key=lambda i: -lengths[i])]
+        corpus = common.save_texts(ordered, tmp / "skew.json")
+        skew(corpus, model, len(ordered), args.rounds, args.max_length, local_dir)
     if not args.skip_stream:
         corpus = common.save_texts(base[: args.distinct], tmp / "stream.json")
         stream(corpus, model, model_mb, rows, partition_rows, args.max_length, tmp, local_dir)
@@ -249,6 +291,30 @@ def scaling(
     w1, w2 = seconds["Dask, 1 worker x 1 thread"], seconds["Dask, 2 workers x 1 thread"]
     print(f"\n2 workers ÷ 1 worker: {w1 / w2:.2f}x (target >= 1.8)")
     print(f"Dask overhead at {rows:,} rows: {100 * (w1 / one - 1):+.1f}% (target <= 10%)")
+
+
+def skew(corpus: str, model: str, rows: int, rounds: int, max_length: int, local_dir: str):
+    """Part 3: equal-row partitions vs dfembed's equal-work slices on a length-sorted table."""
+    kw = {"corpus": corpus, "model": model, "max_length": max_length, "local_dir": local_dir}
+    runs = [
+        Contender(
+            "dd.from_pandas(npartitions=4): equal rows",
+            "benchmarks.scaling:skew_run",
+            {**kw, "balanced": False},
+        ),
+        Contender(
+            "pandas parallel=2: equal estimated work",
+            "benchmarks.scaling:skew_run",
+            {**kw, "balanced": True},
+        ),
+    ]
+    print(f"\n{rows:,} rows sorted longest first, 2 workers x 1 thread, {rounds} round(s)")
+    results = interleave(runs, rounds)
+    seconds = {name: median_of(r, "seconds") for name, r in results.items()}
+    base = seconds[runs[0].name]
+    table_rows = [[name, t, rows / t, base / t] for name, t in seconds.items()]
+    print()
+    print(common.table(["run", "seconds", "rows/s", "speed-up"], table_rows, (1, 1, 1, 2)))
 
 
 def stream(

@@ -5,12 +5,14 @@ from __future__ import annotations
 import dataclasses
 import math
 
+import numpy as np
 import pandas as pd
 
 from ..runtime.devices import worker_device
 from ..runtime.memory import release_free_memory
 from .cluster import active_client, client_for
 from .metrics import batch_recorder
+from .partitions import balanced_bounds, text_costs
 from .plugin import ModelPlugin, OrdinalPlugin, plugin_name
 from .task import EmbedTask
 
@@ -62,10 +64,17 @@ def embed_pandas_on_cluster(
     client = client_for(parallel)
     workers = max(1, len(client.scheduler_info()["workers"]))
     parts = max(1, min(len(obj), max(2 * workers, math.ceil(len(obj) / _ROWS_PER_PARTITION))))
-    # sort=False keeps the rows in their order (and duplicates in the index); no string
+    bounds = balanced_bounds(row_costs(obj, task), parts)
+    # contiguous slices keep the rows in their order (and duplicates in the index); no string
     # conversion, so a non-text cell raises as it does in process instead of becoming text
     with dask.config.set({"dataframe.convert-string": False}):
-        frame = dd.from_pandas(obj, npartitions=parts, sort=False)
+        frame = dd.from_map(
+            _piece,
+            [obj.iloc[start:stop] for start, stop in bounds],
+            meta=obj.iloc[:0],
+            label="dfembed-rows",
+            enforce_metadata=False,
+        )
     ensure_plugins(client, task.spec)
     result = frame.map_partitions(
         embed_partition,
@@ -81,6 +90,19 @@ def embed_pandas_on_cluster(
         out = future.result()
     out.index = obj.index  # identical labels; this drops the per-partition index copies
     return out
+
+
+def _piece(piece: pd.DataFrame | pd.Series) -> pd.DataFrame | pd.Series:
+    """One partition of a pandas object cut on the client (``dd.from_map`` calls this)."""
+    return piece
+
+
+def row_costs(obj: pd.DataFrame | pd.Series, task: EmbedTask):
+    """Estimated work per row, for :func:`balanced_bounds`; equal for images."""
+    if task.spec.kind == "image":
+        return np.ones(len(obj))
+    values = obj if task.column is None else obj[task.column]
+    return text_costs(values, getattr(task.options, "max_length", None))
 
 
 def ensure_plugins(client, spec) -> None:

@@ -151,6 +151,20 @@ def test_pandas_parallel_uses_the_active_client(client, minilm_int8):
     _same(result, df.embed.text("body", model=minilm_int8))
 
 
+def test_pandas_parallel_balances_skewed_rows_and_keeps_order(client, minilm_int8):
+    """Long texts first: partitions are cut by estimated tokens, results stay in row order."""
+    df = _frame(40, "string", seed=3)
+    df.loc[df.index[:5], "body"] = [" ".join(WORDS * 12)] * 5
+    series = df["body"]
+    from distributed import get_task_stream
+
+    with get_task_stream(client) as stream:
+        result = series.embed.text(model=minilm_int8, parallel=2)
+    _same(result, series.embed.text(model=minilm_int8))
+    embedded = [t for t in stream.data if "dfembed-text" in str(t["key"])]
+    assert len(embedded) == 4  # 2 per worker (the cuts themselves: test_partitions.py)
+
+
 def _finished_tasks(dask_scheduler) -> int:
     return sum(1 for t in dask_scheduler.tasks.values()
                if t.state == "memory" and "dfembed-text" in str(t.key))
