@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import hashlib
 import json
 import os
 import re
@@ -317,7 +318,6 @@ def quantize_dynamic_int8(
     loads the file. ``settings`` override :data:`DYNQ8_SETTINGS`. Needs the ``onnx``
     package. Returns how the file was made, for ``dfembed.json``.
     """
-    import hashlib
 
     import onnxruntime
 
@@ -341,16 +341,12 @@ def quantize_dynamic_int8(
     ops = int8_compute_ops(Path(dest))
     if not ops:
         raise RuntimeError(f"quantize_dynamic left no integer MatMul in {dest}")
-    digest = hashlib.sha256()
-    with open(src, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
     return {
         "tool": "onnxruntime.quantization.quantize_dynamic",
         "settings": settings,
         "onnxruntime": onnxruntime.__version__,
         "onnx": onnx.__version__,
-        "source_sha256": digest.hexdigest(),
+        "source_sha256": file_sha256(src),
         "int8_ops": ops,
     }
 
@@ -589,6 +585,29 @@ RECIPES: dict[str, Callable[[Path], dict[str, Any]]] = {
 # --------------------------------------------------------------------------- checks
 
 
+def file_sha256(path: Path) -> str:
+    """SHA-256 of a file, read in 1 MiB blocks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def is_current(folder: Path) -> bool:
+    """Complete, and for a folder derived from another (``minilm-dynq8``), built from the
+    source folder's present model file: rebuilding ``minilm-fp32`` makes the quantized
+    folder stale, and it is rebuilt from the new file."""
+    if not is_complete(folder):
+        return False
+    meta = json.loads((folder / META_FILE).read_text())
+    parent = meta.get("derived_from")
+    recorded = meta.get("quantization", {}).get("source_sha256")
+    if parent is None or recorded is None:
+        return True
+    return file_sha256(build(parent) / "model.onnx") == recorded
+
+
 def is_complete(folder: Path) -> bool:
     """True when ``folder`` has a ``dfembed.json`` and every file it lists, at its size."""
     meta_path = folder / META_FILE
@@ -732,7 +751,7 @@ def build(name: str, force: bool = False) -> Path:
     if name not in RECIPES:
         raise KeyError(f"unknown model {name!r}; known: {', '.join(MODEL_NAMES)}")
     final = model_dir(name)
-    if not force and is_complete(final):
+    if not force and is_current(final):
         return final
     keep = (lambda done: is_complete(done)) if not force else (lambda done: False)
     with staged_folder(final, keep_existing=keep) as tmp:
