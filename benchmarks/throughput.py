@@ -66,6 +66,11 @@ def contenders(
         Contender("ort-b32-corpus-order", cont + "ort_loop", {"model": fp32, **base}),
         Contender("ort-b32-sorted", cont + "ort_loop", {"model": fp32, "order": "sorted", **base}),
         Contender(
+            "ort-budget1024-sorted",
+            cont + "ort_loop",
+            {"model": fp32, "order": "sorted", "budget": 1024, **base},
+        ),
+        Contender(
             "ort-budget2048-sorted",
             cont + "ort_loop",
             {"model": fp32, "order": "sorted", "budget": 2048, **base},

@@ -245,8 +245,8 @@ class _EmbedAccessor:
 
         ``k1``, ``b`` and ``avg_len`` (average document length in words) are BM25's term
         weighting; queries (``query=True``) are weighted without length normalization.
-        A SPLADE run's output is rows x tokens x 30,522 floats: about 250 MB at the default
-        ``token_budget`` of 2,048 tokens, so raise it with care.
+        A SPLADE run's output is rows x tokens x 30,522 floats: about 125 MB at the default
+        ``token_budget`` of 1,024 tokens, so raise it with care.
         Other parameters as for :meth:`text`. ``dfembed.to_scipy`` gives a CSR matrix.
         """
         from .encoders.sparse import SparseOptions

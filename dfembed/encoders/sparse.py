@@ -23,12 +23,6 @@ from ..models.hub import PACKAGED_DATA, ResolvedModel
 from .base import Encoder, Prepared
 from .text import TextOptions, TokenEncoder
 
-#: Default token budget of sparse runs. A SPLADE batch's output alone is
-#: ``rows x tokens x vocabulary`` float32 values (30,522 for BERT): 2,048 tokens make about
-#: 250 MB, where the dense default of 8,192 would make 1 GB, and ONNX Runtime holds one or
-#: two more arrays of that size inside the model's output layer.
-SPARSE_TOKEN_BUDGET = 2048
-
 
 @dataclass(frozen=True)
 class SparseOptions(TextOptions):
@@ -37,7 +31,10 @@ class SparseOptions(TextOptions):
     Parameters
     ----------
     token_budget
-        Most padded tokens per SPLADE run (see :data:`SPARSE_TOKEN_BUDGET` for the memory).
+        Most padded tokens per SPLADE run. A run's output alone is ``rows x tokens x
+        vocabulary`` float32 values (30,522 for BERT): the default 1,024 tokens make about
+        125 MB, and ONNX Runtime holds one or two more arrays of that size inside the
+        model's output layer.
     normalize
         Unused: sparse weights are never normalized.
     max_length
@@ -50,7 +47,6 @@ class SparseOptions(TextOptions):
         average document length in (stemmed, non-stopword) words that lengths compare with.
     """
 
-    token_budget: int = SPARSE_TOKEN_BUDGET
     normalize: bool = False
     k1: float = 1.2
     b: float = 0.75
