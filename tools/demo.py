@@ -32,9 +32,7 @@ def main() -> None:
     rate = len(reviews) / seconds
     print(f"embedded {len(reviews):,} rows in {seconds:.1f} s: {rate:,.0f} rows/s")
     matrix = dfembed.to_numpy(reviews["vec"])
-    queries = dfembed.to_numpy(
-        pd.Series(QUERIES).embed.text(model=model, query=True)
-    )
+    queries = dfembed.to_numpy(pd.Series(QUERIES).embed.text(model=model, query=True))
     for query, vector in zip(QUERIES, queries, strict=True):
         scores = matrix @ vector
         top = np.argsort(-scores)[:3]
