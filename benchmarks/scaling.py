@@ -12,6 +12,9 @@
    changes how many) generated on the workers
    with ``dd.from_map``, embedded on 2 workers and written with ``dfembed.to_parquet``
    partition by partition. Peak RSS per worker is the worker process's own ``ru_maxrss``.
+3. **Skew** (``--skew``). Half as many rows, sorted longest first, on 2 workers: Dask's
+   equal-row partitions (``dd.from_pandas(npartitions=4)``) against pandas ``parallel=2``,
+   which cuts slices of equal estimated work.
 
 Run::
 
