@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import hashlib
 import json
 import os
 import re
@@ -38,6 +37,8 @@ import zipfile
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
+
+from dfembed.models.verify import file_sha256
 
 ASSETS_ENV = "DFEMBED_ASSETS"
 META_FILE = "dfembed.json"
@@ -583,15 +584,6 @@ RECIPES: dict[str, Callable[[Path], dict[str, Any]]] = {
 
 
 # --------------------------------------------------------------------------- checks
-
-
-def file_sha256(path: Path) -> str:
-    """SHA-256 of a file, read in 1 MiB blocks."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def is_current(folder: Path) -> bool:

@@ -25,11 +25,10 @@ def text_costs(values: pd.Series, max_length: int | None) -> np.ndarray:
 
     Missing and non-text cells cost one row's overhead (they are nulls or errors later).
     """
-    chars = pd.to_numeric(values.str.len(), errors="coerce") if _stringish(values) else None
-    if chars is None:
+    if not _stringish(values):
         return np.full(len(values), float(ROW_COST_TOKENS))
+    chars = pd.to_numeric(values.str.len(), errors="coerce").to_numpy(np.float64, na_value=0.0)
     cap = (max_length or DEFAULT_TOKEN_CAP) * CHARS_PER_TOKEN
-    chars = np.nan_to_num(np.asarray(chars, dtype=np.float64), nan=0.0)
     return ROW_COST_TOKENS + np.minimum(chars, cap) / CHARS_PER_TOKEN
 
 

@@ -41,7 +41,7 @@ def verify_snapshot(folder: Path, files: list[Path]) -> None:
         marker = marker_dir() / expected
         if marker.exists():
             continue
-        actual = _sha256(blob)
+        actual = file_sha256(blob)
         if actual != expected:
             blob.unlink(missing_ok=True)
             path.unlink(missing_ok=True)
@@ -54,7 +54,8 @@ def verify_snapshot(folder: Path, files: list[Path]) -> None:
         marker.touch()
 
 
-def _sha256(path: Path) -> str:
+def file_sha256(path: Path) -> str:
+    """SHA-256 of a file's bytes, read in chunks (hex)."""
     digest = hashlib.sha256()
     with open(path, "rb") as handle:
         while chunk := handle.read(_CHUNK):
