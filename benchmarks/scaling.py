@@ -48,15 +48,12 @@ def _worker_rss() -> dict[str, float]:
 
 
 def _cluster(workers: int, local_dir: str):
-    from distributed import Client, LocalCluster
+    """The cluster ``parallel=workers`` would start (its Dask settings too), with a client."""
+    from distributed import Client
 
-    cluster = LocalCluster(
-        n_workers=workers,
-        threads_per_worker=1,
-        processes=True,
-        dashboard_address=":0",
-        local_directory=local_dir,
-    )
+    from dfembed.engine.cluster import local_cluster
+
+    cluster = local_cluster(workers, local_dir)
     return cluster, Client(cluster)
 
 

@@ -182,9 +182,11 @@ class _EmbedAccessor:
             Device policy: ``cuda=False|True|"auto"``; GPUs assigned round-robin to Dask
             workers; the GPU used in process; ONNX Runtime threads.
         session_options
-            ONNX Runtime memory settings: ``cpu_mem_arena`` (default True: faster repeated
-            runs, but the arena keeps its peak), ``gpu_mem_limit`` (bytes) and
-            ``arena_extend_strategy`` (CUDA, default ``"kSameAsRequested"``).
+            ONNX Runtime settings: ``cpu_mem_arena`` (default True: faster repeated
+            runs, but the arena keeps its peak), ``gpu_mem_limit`` (bytes),
+            ``arena_extend_strategy`` (CUDA, default ``"kSameAsRequested"``) and
+            ``precision`` (``"fp32"``, or ``"fp16"`` for GPUs: the fp32 graph converted
+            when loaded).
         name
             Name of the result (default: the column's name).
 

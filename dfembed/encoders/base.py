@@ -62,6 +62,8 @@ class Encoder(abc.ABC):
     options_type: ClassVar[type[EncodeOptions]] = EncodeOptions
     #: False for encoders computed without an ONNX graph (BM25).
     needs_session: ClassVar[bool] = True
+    #: The session's compute precision (set by the loader); fp16 outputs differ slightly.
+    precision: str = "fp32"
 
     def __init__(self, model: ResolvedModel, session: Any):
         self.model = model
@@ -114,6 +116,8 @@ class Encoder(abc.ABC):
             },
             "dfembed": __version__,
         }
+        if self.precision != "fp32":  # fp32 namespaces stay as they were before fp16 existed
+            about["precision"] = self.precision
         payload = json.dumps(about, sort_keys=True, default=str).encode()
         return hashlib.sha256(payload).hexdigest()[:24], about
 

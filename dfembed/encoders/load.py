@@ -46,20 +46,23 @@ def build_encoder(spec: ModelSpec, device_id: int | None = None) -> Encoder:
     model = resolve(spec)
     cls = encoder_class(spec.kind, model.info.pooling)
     session = None
+    options = SessionOptions(
+        cuda=spec.cuda,
+        device_id=spec.device_id if device_id is None else device_id,
+        threads=spec.threads,
+        **dict(spec.session_options),
+    )
     if cls.needs_session:
-        options = SessionOptions(
-            cuda=spec.cuda,
-            device_id=spec.device_id if device_id is None else device_id,
-            threads=spec.threads,
-            **dict(spec.session_options),
-        )
         session = create_session(model.onnx_path, options)
     try:
-        return cls(model, session)
+        encoder = cls(model, session)
     except DfembedError:
         raise
     except Exception as exc:
         raise ModelLoadError(f"Could not set up {spec.describe()}: {exc}") from exc
+    if session is not None:
+        encoder.precision = options.precision
+    return encoder
 
 
 def get_encoder(spec: ModelSpec, device_id: int | None = None) -> Encoder:

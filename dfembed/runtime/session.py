@@ -10,6 +10,7 @@ from typing import Any
 
 from ..errors import DeviceUnavailableError, ModelLoadError
 from .devices import CPU, CUDA, use_cuda
+from .precision import PRECISIONS, fp16_model_bytes
 
 
 @dataclass(frozen=True)
@@ -39,10 +40,11 @@ class SessionOptions:
     cpu_mem_arena: bool = True
     gpu_mem_limit: int | None = None
     arena_extend_strategy: str = "kSameAsRequested"
+    precision: str = "fp32"
 
 
 #: The session settings users may choose (``session_options=`` of the accessor methods).
-USER_SETTINGS = ("cpu_mem_arena", "gpu_mem_limit", "arena_extend_strategy")
+USER_SETTINGS = ("cpu_mem_arena", "gpu_mem_limit", "arena_extend_strategy", "precision")
 _STRATEGIES = ("kSameAsRequested", "kNextPowerOfTwo")
 
 
@@ -66,6 +68,9 @@ def check_settings(settings: Mapping[str, Any] | None) -> tuple[tuple[str, Any],
     strategy = settings.get("arena_extend_strategy", "kSameAsRequested")
     if strategy not in _STRATEGIES:
         raise ValueError(f"arena_extend_strategy must be one of {list(_STRATEGIES)}.")
+    precision = settings.get("precision", "fp32")
+    if precision not in PRECISIONS:
+        raise ValueError(f"precision must be one of {list(PRECISIONS)}, not {precision!r}.")
     return tuple(sorted(settings.items()))
 
 
@@ -83,7 +88,8 @@ def create_session(path: Path, options: SessionOptions):
     Raises
     ------
     ModelLoadError
-        The file is missing, truncated or not an ONNX model this runtime can run.
+        The file is missing, truncated or not an ONNX model this runtime can run; or
+        ``precision="fp16"`` and the graph cannot be converted.
     DeviceUnavailableError
         ``cuda=True`` and the CUDA provider did not load (onnxruntime itself would only log
         an error and quietly run on the CPU).
@@ -106,8 +112,9 @@ def create_session(path: Path, options: SessionOptions):
         if options.gpu_mem_limit:
             cuda_opts["gpu_mem_limit"] = options.gpu_mem_limit
         providers = [(CUDA, cuda_opts), CPU]
+    source = fp16_model_bytes(path) if options.precision == "fp16" else str(path)
     try:
-        session = ort.InferenceSession(str(path), sess_options=so, providers=providers)
+        session = ort.InferenceSession(source, sess_options=so, providers=providers)
     except Exception as exc:  # onnxruntime raises its own untyped errors for bad files
         raise ModelLoadError(
             f"ONNX Runtime could not load {path}: {exc}. The file may be truncated or "

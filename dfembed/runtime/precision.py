@@ -1,0 +1,125 @@
+"""Half precision: an fp32 ONNX graph turned into fp16 for a session, in memory.
+
+GPUs run fp16 matrix products on tensor cores, several times the fp32 rate, and the weights
+take half the memory. The conversion keeps the graph's inputs and outputs in float32
+(``keep_io_types``), so callers feed and read exactly what the fp32 graph takes and gives.
+It happens once per session, when a worker loads the model (about a second for a 90 MB
+graph), and nothing is written to disk: the model's files stay as the hub gave them.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ..errors import ModelLoadError
+
+PRECISIONS = ("fp32", "fp16")
+
+#: Operators of quantized graphs: their float inputs must stay float32.
+_QUANTIZED_OPS = frozenset(
+    {
+        "DynamicQuantizeLinear",
+        "QuantizeLinear",
+        "DequantizeLinear",
+        "MatMulInteger",
+        "QLinearMatMul",
+        "DynamicQuantizeMatMul",
+        "MatMulIntegerToFloat",
+        "MatMulNBits",
+    }
+)
+#: Inputs, by position, that take a shape, size, index or scale rather than activations.
+_SHAPE_INPUTS = {
+    "Resize": (1, 2, 3),
+    "Upsample": (1,),
+    "Reshape": (1,),
+    "Expand": (1,),
+    "Tile": (1,),
+    "Slice": (1, 2, 3, 4),
+    "Pad": (1,),
+    "ConstantOfShape": (0,),
+    "Range": (0, 1, 2),
+    "TopK": (1,),
+}
+#: Protobuf cannot hold a serialized model over 2 GiB in one message.
+_PROTOBUF_LIMIT = 2**31 - 1
+
+
+def fp16_model_bytes(path: Path) -> bytes:
+    """The fp32 model at ``path`` converted to fp16 weights and compute, serialized.
+
+    Raises
+    ------
+    ModelLoadError
+        ``onnx`` is not installed, the graph is already fp16, or it is too large to
+        convert in memory.
+    """
+    try:
+        import onnx
+        from onnxruntime.transformers.float16 import convert_float_to_float16
+    except ImportError as exc:
+        raise ModelLoadError(
+            f"precision='fp16' converts the model with the onnx package, which is missing "
+            f"({exc}): pip install 'dfembed[fp16]', or use precision='fp32'."
+        ) from exc
+    try:
+        model = onnx.load(str(path))
+    except Exception as exc:  # protobuf's DecodeError, a missing or truncated file
+        raise ModelLoadError(
+            f"Could not read {path} to convert it to fp16: {exc}. The file may be truncated "
+            "or corrupt: delete it (or the model's cache folder) and download it again."
+        ) from exc
+    if any(t.data_location == onnx.TensorProto.EXTERNAL for t in model.graph.initializer):
+        raise ModelLoadError(
+            f"{path} keeps its weights in external data files (a model over 2 GB), which "
+            "dfembed does not convert to fp16 in memory: use a model repository that ships "
+            "an fp16 ONNX file, or precision='fp32'."
+        )
+    quantized = sorted({n.op_type for n in model.graph.node} & _QUANTIZED_OPS)
+    if quantized or not _has_float32(model):
+        what = f"quantized ({', '.join(quantized)})" if quantized else "already fp16"
+        raise ModelLoadError(
+            f"{path} is {what}: only float32 graphs are converted to fp16. Use "
+            "precision='fp32', which runs the file as it is, or the model's fp32 file."
+        )
+    converted = convert_float_to_float16(
+        model, keep_io_types=True, node_block_list=shape_arithmetic(model)
+    )
+    data = converted.SerializeToString()
+    if len(data) > _PROTOBUF_LIMIT:  # pragma: no cover - needs a > 2 GB fp16 model
+        raise ModelLoadError(f"{path} is too large to convert to fp16 in memory.")
+    return data
+
+
+def shape_arithmetic(model) -> list[str]:
+    """Names of the nodes that compute shapes, sizes or indices rather than activations.
+
+    They stay in float32: exported graphs often compute a size in floating point (DINOv2's
+    position-embedding interpolation divides the image size by the patch size), and fp16's
+    11-bit mantissa can round it to another integer, which breaks the run. Found by walking
+    back from every input that takes a shape, size, index or scale, stopping at ``Shape``
+    and ``Size`` nodes (whose outputs do not depend on their input's values).
+    """
+    producers = {out: node for node in model.graph.node for out in node.output}
+    todo = [
+        node.input[i]
+        for node in model.graph.node
+        for i in _SHAPE_INPUTS.get(node.op_type, ())
+        if i < len(node.input) and node.input[i]
+    ]
+    seen: set[int] = set()
+    names: list[str] = []
+    while todo:
+        node = producers.get(todo.pop())
+        if node is None or id(node) in seen or node.op_type in ("Shape", "Size"):
+            continue
+        seen.add(id(node))
+        names.append(node.name)
+        todo.extend(name for name in node.input if name)
+    return names
+
+
+def _has_float32(model) -> bool:
+    import onnx
+
+    return any(t.data_type == onnx.TensorProto.FLOAT for t in model.graph.initializer)
