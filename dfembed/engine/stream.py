@@ -61,6 +61,7 @@ def _worker_sessions(dask_worker=None) -> list[dict]:
                 "threads": plugin.worker_spec.threads,
                 "loaded": encoder is not None,
                 "providers": ",".join(encoder.providers) if encoder is not None else None,
+                "precision": encoder.precision if encoder is not None else None,
                 "error": str(plugin.error) if plugin.error else None,
             }
         )

@@ -89,6 +89,25 @@ def test_one_load_per_worker_and_per_model(client, minilm_int8, paraphrase_l3):
     assert (table["providers"].dropna() == "CPUExecutionProvider").all()
 
 
+def test_fp16_sessions_on_workers(client, paraphrase_l3):
+    """precision="fp16" travels in the spec: each worker converts and says so in devices()."""
+    df = _frame(24, "int")
+    options = {"model": paraphrase_l3, "session_options": {"precision": "fp16"}}
+    result = dd.from_pandas(df, npartitions=3).embed.text("body", **options).compute()
+    half = df.embed.text("body", **options)
+    fp32 = df.embed.text("body", model=paraphrase_l3)
+    assert result.index.equals(df.index)
+    assert result.isna().tolist() == half.isna().tolist()
+    # fp16 sums depend on the batch (padding width): ~1.6e-5 between partitionings, while
+    # fp16 and fp32 are ~1.4e-4 apart; the workers' vectors must be fp16's
+    got = dfembed.to_numpy(result)
+    to_half = np.nanmax(np.abs(got - dfembed.to_numpy(half)))
+    to_fp32 = np.nanmax(np.abs(got - dfembed.to_numpy(fp32)))
+    assert to_half < 1e-4 and to_half * 3 < to_fp32, (to_half, to_fp32)
+    table = dfembed.devices(client)
+    assert (table["precision"] == "fp16").sum() >= 1
+
+
 def test_task_names_and_metrics(client, minilm_int8):
     from distributed import get_task_stream
 

@@ -13,4 +13,4 @@ def test_gpu_check_runs_on_the_cpu_provider(paraphrase_l3, capsys):
     out = capsys.readouterr().out
     assert "| fp16      |" in out and "| IO binding" in out
     assert "rows 80 (index equal: True)" in out
-    assert out.count("CPUExecutionProvider  None") == 2  # both workers loaded, no error
+    assert out.count("CPUExecutionProvider      fp32  None") == 2  # both loaded, no error
