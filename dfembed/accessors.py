@@ -184,9 +184,10 @@ class _EmbedAccessor:
         session_options
             ONNX Runtime settings: ``cpu_mem_arena`` (default True: faster repeated
             runs, but the arena keeps its peak), ``gpu_mem_limit`` (bytes),
-            ``arena_extend_strategy`` (CUDA, default ``"kSameAsRequested"``) and
+            ``arena_extend_strategy`` (CUDA, default ``"kSameAsRequested"``),
             ``precision`` (``"fp32"``, or ``"fp16"`` for GPUs: the fp32 graph converted
-            when loaded).
+            when loaded) and ``graph_fusion`` (default True: BERT-family graphs run with
+            ONNX Runtime's transformer fusions, built once and kept on disk).
         name
             Name of the result (default: the column's name).
 

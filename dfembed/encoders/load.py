@@ -53,7 +53,7 @@ def build_encoder(spec: ModelSpec, device_id: int | None = None) -> Encoder:
         **dict(spec.session_options),
     )
     if cls.needs_session:
-        session = create_session(model.onnx_path, options)
+        session = create_session(model.onnx_path, options, model.file("config.json"))
     try:
         encoder = cls(model, session)
     except DfembedError:

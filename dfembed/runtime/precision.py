@@ -12,22 +12,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..errors import ModelLoadError
+from .graphs import has_external_data, has_float32_weights, quantized_ops
 
 PRECISIONS = ("fp32", "fp16")
 
-#: Operators of quantized graphs: their float inputs must stay float32.
-_QUANTIZED_OPS = frozenset(
-    {
-        "DynamicQuantizeLinear",
-        "QuantizeLinear",
-        "DequantizeLinear",
-        "MatMulInteger",
-        "QLinearMatMul",
-        "DynamicQuantizeMatMul",
-        "MatMulIntegerToFloat",
-        "MatMulNBits",
-    }
-)
 #: Inputs, by position, that take a shape, size, index or scale rather than activations.
 _SHAPE_INPUTS = {
     "Resize": (1, 2, 3),
@@ -60,7 +48,7 @@ def fp16_model_bytes(path: Path) -> bytes:
     except ImportError as exc:
         raise ModelLoadError(
             f"precision='fp16' converts the model with the onnx package, which is missing "
-            f"({exc}): pip install 'dfembed[fp16]', or use precision='fp32'."
+            f"({exc}): pip install onnx (a dfembed dependency), or use precision='fp32'."
         ) from exc
     try:
         model = onnx.load(str(path))
@@ -69,14 +57,14 @@ def fp16_model_bytes(path: Path) -> bytes:
             f"Could not read {path} to convert it to fp16: {exc}. The file may be truncated "
             "or corrupt: delete it (or the model's cache folder) and download it again."
         ) from exc
-    if any(t.data_location == onnx.TensorProto.EXTERNAL for t in model.graph.initializer):
+    if has_external_data(model):
         raise ModelLoadError(
             f"{path} keeps its weights in external data files (a model over 2 GB), which "
             "dfembed does not convert to fp16 in memory: use a model repository that ships "
             "an fp16 ONNX file, or precision='fp32'."
         )
-    quantized = sorted({n.op_type for n in model.graph.node} & _QUANTIZED_OPS)
-    if quantized or not _has_float32(model):
+    quantized = quantized_ops(model)
+    if quantized or not has_float32_weights(model):
         what = f"quantized ({', '.join(quantized)})" if quantized else "already fp16"
         raise ModelLoadError(
             f"{path} is {what}: only float32 graphs are converted to fp16. Use "
@@ -117,9 +105,3 @@ def shape_arithmetic(model) -> list[str]:
         names.append(node.name)
         todo.extend(name for name in node.input if name)
     return names
-
-
-def _has_float32(model) -> bool:
-    import onnx
-
-    return any(t.data_type == onnx.TensorProto.FLOAT for t in model.graph.initializer)

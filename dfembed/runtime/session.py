@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from ..errors import DeviceUnavailableError, ModelLoadError
 from .devices import CPU, CUDA, use_cuda
+from .fusion import fused_graph
 from .precision import PRECISIONS, fp16_model_bytes
 
 
@@ -32,6 +33,15 @@ class SessionOptions:
     arena_extend_strategy
         How the CUDA arena grows: ``"kSameAsRequested"`` (by what a run needs: least memory,
         the default here) or ``"kNextPowerOfTwo"`` (ONNX Runtime's default: fewer growths).
+    precision
+        ``"fp32"`` runs the file as it is; ``"fp16"`` converts an fp32 graph to half
+        precision when the session is built (inputs and outputs stay float32). Meant for
+        CUDA, where fp16 runs on tensor cores; on the CPU it runs but is slower than fp32
+        (use an int8 model there).
+    graph_fusion
+        Run a BERT-family graph with ONNX Runtime's transformer fusions, built once and
+        kept on disk (:mod:`dfembed.runtime.fusion`); fp32 only (``precision="fp16"``
+        converts the unfused graph).
     """
 
     cuda: bool | str = False
@@ -41,10 +51,17 @@ class SessionOptions:
     gpu_mem_limit: int | None = None
     arena_extend_strategy: str = "kSameAsRequested"
     precision: str = "fp32"
+    graph_fusion: bool = True
 
 
 #: The session settings users may choose (``session_options=`` of the accessor methods).
-USER_SETTINGS = ("cpu_mem_arena", "gpu_mem_limit", "arena_extend_strategy", "precision")
+USER_SETTINGS = (
+    "cpu_mem_arena",
+    "gpu_mem_limit",
+    "arena_extend_strategy",
+    "precision",
+    "graph_fusion",
+)
 _STRATEGIES = ("kSameAsRequested", "kNextPowerOfTwo")
 
 
@@ -59,9 +76,10 @@ def check_settings(settings: Mapping[str, Any] | None) -> tuple[tuple[str, Any],
     unknown = sorted(set(settings) - set(USER_SETTINGS))
     if unknown:
         raise TypeError(f"Unknown session option(s) {unknown}: use {list(USER_SETTINGS)}.")
-    arena = settings.get("cpu_mem_arena", True)
-    if not isinstance(arena, bool):
-        raise ValueError(f"cpu_mem_arena must be True or False, not {arena!r}.")
+    for name in ("cpu_mem_arena", "graph_fusion"):
+        value = settings.get(name, True)
+        if not isinstance(value, bool):
+            raise ValueError(f"{name} must be True or False, not {value!r}.")
     limit = settings.get("gpu_mem_limit")
     if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit <= 0):
         raise ValueError(f"gpu_mem_limit must be a positive number of bytes, not {limit!r}.")
@@ -82,8 +100,10 @@ def default_threads() -> int:
         return max(1, os.cpu_count() or 1)
 
 
-def create_session(path: Path, options: SessionOptions):
+def create_session(path: Path, options: SessionOptions, config: Path | None = None):
     """Load ``path`` into an ``onnxruntime.InferenceSession`` as ``options`` say.
+
+    ``config`` is the model's config.json: it says whether graph fusion applies.
 
     Raises
     ------
@@ -112,10 +132,18 @@ def create_session(path: Path, options: SessionOptions):
         if options.gpu_mem_limit:
             cuda_opts["gpu_mem_limit"] = options.gpu_mem_limit
         providers = [(CUDA, cuda_opts), CPU]
-    source = fp16_model_bytes(path) if options.precision == "fp16" else str(path)
+    fused = None
+    if options.precision == "fp16":
+        source = fp16_model_bytes(path)
+    else:
+        fused = fused_graph(path, config) if options.graph_fusion else None
+        source = str(fused or path)
     try:
         session = ort.InferenceSession(source, sess_options=so, providers=providers)
     except Exception as exc:  # onnxruntime raises its own untyped errors for bad files
+        if fused is not None:  # a damaged fused copy: drop it and run the source graph
+            fused.unlink(missing_ok=True)
+            return create_session(path, replace(options, graph_fusion=False))
         raise ModelLoadError(
             f"ONNX Runtime could not load {path}: {exc}. The file may be truncated or "
             "corrupt: delete it (or the model's cache folder) and download it again."
