@@ -48,6 +48,7 @@ def dfembed_text(
     save: str | None = None,
     dedup: bool = True,
     token_budget: int | None = None,
+    session_options: dict | None = None,
 ) -> dict:
     """dfembed in process: ``df.embed.text`` on a one-column DataFrame, then ``to_numpy``."""
 
@@ -59,6 +60,8 @@ def dfembed_text(
         options = {"model": model, "threads": threads, "max_length": max_length, "dedup": dedup}
         if token_budget is not None:
             options["token_budget"] = token_budget
+        if session_options:
+            options["session_options"] = session_options
 
         def embed(texts: list[str]) -> np.ndarray:
             frame = pd.DataFrame({"text": texts})

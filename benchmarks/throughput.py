@@ -14,7 +14,7 @@ quality on labelled snippets. With ``--extra``, ``dfembed-int8-weights`` runs th
 Run::
 
     .venv/bin/python -m benchmarks.throughput            # ~20 min on a quiet 2-core machine
-    .venv/bin/python -m benchmarks.throughput --extra    # + int8-weights file, fusions, ...
+    .venv/bin/python -m benchmarks.throughput --extra    # + int8-weights file, unfused graph, ...
     .venv/bin/python -m benchmarks.throughput --quick    # small samples, one round
     .venv/bin/python -m benchmarks.throughput --skip fastembed ort-b32-corpus-order  # faster
 """
@@ -30,7 +30,6 @@ import numpy as np
 
 from . import common, matmul, quality
 from .common import Contender, interleave, median_of
-from .variants import fused_fp32
 
 TARGETS_NOTE = "targets from the speed issue; measured as ratios inside this one run"
 
@@ -39,7 +38,6 @@ def contenders(
     fp32: str,
     int8: str,
     int8_weights: str,
-    fused: str,
     st_dir: str,
     threads: int,
     max_length: int,
@@ -55,7 +53,11 @@ def contenders(
         Contender("dfembed", cont + "dfembed_text", {"model": fp32, **base}),
         Contender("dfembed-int8", cont + "dfembed_text", {"model": int8, **base}),
         Contender("dfembed-int8-weights", cont + "dfembed_text", {"model": int8_weights, **base}),
-        Contender("dfembed-fused", cont + "dfembed_text", {"model": fused, **base}),
+        Contender(
+            "dfembed-unfused",
+            cont + "dfembed_text",
+            {"model": fp32, "session_options": {"graph_fusion": False}, **base},
+        ),
         Contender(
             "dfembed-budget8192",
             cont + "dfembed_text",
@@ -84,7 +86,12 @@ def contenders(
 
 
 #: Runs that answered a question once (see the README) and only run with ``--extra``.
-EXTRA = ("dfembed-int8-weights", "dfembed-fused", "dfembed-budget8192", "ort-budget2048-no-arena")
+EXTRA = (
+    "dfembed-int8-weights",
+    "dfembed-unfused",
+    "dfembed-budget8192",
+    "ort-budget2048-no-arena",
+)
 
 
 def matmul_contenders(threads: int) -> list[Contender]:
@@ -274,9 +281,9 @@ def main(argv: list[str] | None = None) -> int:
         "--quality-models",
         nargs="*",
         default=["fp32", "int8"],
-        choices=["fp32", "int8", "int8-weights", "fused"],
-        help="models in the quality check: int8 (minilm-dynq8), int8-weights (minilm-int8), "
-        "fused (fp32 is always the reference)",
+        choices=["fp32", "int8", "int8-weights"],
+        help="models in the quality check: int8 (minilm-dynq8), int8-weights (minilm-int8) "
+        "(fp32 is always the reference)",
     )
     parser.add_argument("--out", default=None, help="folder for vectors and raw JSON results")
     args = parser.parse_args(argv)
@@ -290,7 +297,6 @@ def main(argv: list[str] | None = None) -> int:
 
     fp32, int8 = str(build("minilm-fp32")), str(build("minilm-dynq8"))
     int8_weights, st_dir = str(build("minilm-int8")), str(st_model_dir())
-    fused = str(fused_fp32(fp32))
     out = Path(args.out or tempfile.mkdtemp(prefix="dfembed-bench-"))
     vec_dir = out / "vectors"
     vec_dir.mkdir(parents=True, exist_ok=True)
@@ -304,7 +310,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"The stdlib has only {docs or 'its ~2,000'} distinct docstrings: none are repeated.")
     print(f"FLOPs: {common.FLOPS_FORMULA}")
 
-    every = contenders(fp32, int8, int8_weights, fused, st_dir, args.threads, args.max_length)
+    every = contenders(fp32, int8, int8_weights, st_dir, args.threads, args.max_length)
     unknown = sorted(set(args.skip) - {c.name for c in every})
     if unknown:  # e.g. a name from before dfembed-dynq8 became dfembed-int8
         parser.error(f"--skip: unknown contender(s) {', '.join(unknown)}")
@@ -327,7 +333,7 @@ def main(argv: list[str] | None = None) -> int:
         )
     q = None
     if not args.no_quality:
-        known = {"fp32": fp32, "int8": int8, "int8-weights": int8_weights, "fused": fused}
+        known = {"fp32": fp32, "int8": int8, "int8-weights": int8_weights}
         models = {k: v for k, v in known.items() if k == "fp32" or k in args.quality_models}
         limit = 1000 if args.quick else None
         q = quality.run(models, args.threads, args.max_length, out, limit=limit)

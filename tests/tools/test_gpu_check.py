@@ -11,6 +11,6 @@ def test_gpu_check_runs_on_the_cpu_provider(paraphrase_l3, capsys):
 
     assert main(["--model", paraphrase_l3, "--cpu", "--rows", "80", "--budgets", "512"]) == 0
     out = capsys.readouterr().out
-    assert "| fp16      |" in out and "| IO binding" in out
+    assert "| fp16         |" in out and "| fp32 unfused |" in out and "| IO binding" in out
     assert "rows 80 (index equal: True)" in out
     assert out.count("CPUExecutionProvider      fp32  None") == 2  # both loaded, no error
