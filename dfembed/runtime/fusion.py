@@ -11,7 +11,7 @@ every later session on any worker of that machine loads it directly.
 
 Fusion is an optimization, never a requirement: a graph that is not BERT-family, is
 quantized, or cannot be fused runs as it is, and a marker beside the fused files says so,
-so the attempt (and its warning) happens once per machine.
+so the attempt (and its INFO log line) happens once per machine.
 """
 
 from __future__ import annotations
@@ -79,7 +79,8 @@ def fused_graph(path: Path, config_path: Path | None) -> Path | None:
     except ImportError:  # onnx missing: try again once it is installed
         return None
     except Exception as exc:  # the optimizer's failures are untyped; fusion is optional
-        log.warning("dfembed: running %s unfused (graph fusion failed: %s)", path, exc)
+        # optional, and nothing the user can fix: said at INFO, once per machine (marker)
+        log.info("dfembed: running %s unfused (graph fusion failed: %s)", path, exc)
         built = None
     if built is None:
         try:
