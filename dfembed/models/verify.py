@@ -32,12 +32,10 @@ def verify_snapshot(folder: Path, files: list[Path]) -> None:
     Files that are not links into a Hugging Face cache (local folders) are left alone.
     """
     for path in files:
-        if not path.is_symlink():
+        expected = _blob_sha256(path)
+        if expected is None:
             continue
         blob = path.resolve()
-        expected = blob.name
-        if not _SHA256.match(expected) or blob.parent.name != "blobs":
-            continue
         marker = marker_dir() / expected
         if marker.exists():
             continue
@@ -52,6 +50,28 @@ def verify_snapshot(folder: Path, files: list[Path]) -> None:
             )
         marker.parent.mkdir(parents=True, exist_ok=True)
         marker.touch()
+
+
+def _blob_sha256(path: Path) -> str | None:
+    """The SHA-256 a Hugging Face cache blob is named by, when ``path`` links to one."""
+    if not path.is_symlink():
+        return None
+    blob = path.resolve()
+    if not _SHA256.match(blob.name) or blob.parent.name != "blobs":
+        return None
+    return blob.name
+
+
+def content_sha256(path: Path) -> str:
+    """SHA-256 of a file's bytes, without reading a verified hub blob again.
+
+    A link into the Hugging Face cache whose blob :func:`verify_snapshot` has checked is
+    named by its hash; any other file is hashed.
+    """
+    named = _blob_sha256(path)
+    if named is not None and (marker_dir() / named).exists():
+        return named
+    return file_sha256(path)
 
 
 def file_sha256(path: Path) -> str:

@@ -22,7 +22,7 @@ import os
 import tempfile
 from pathlib import Path
 
-from ..models.verify import file_sha256
+from ..models.verify import content_sha256
 from .graphs import has_external_data, quantized_ops
 
 log = logging.getLogger("dfembed")
@@ -68,7 +68,7 @@ def fused_graph(path: Path, config_path: Path | None) -> Path | None:
         return None
     import onnxruntime as ort
 
-    target = fusion_dir() / f"{file_sha256(path)[:32]}-{ort.__version__}-{_RECIPE}.onnx"
+    target = fusion_dir() / f"{content_sha256(path)[:32]}-{ort.__version__}-{_RECIPE}.onnx"
     unfused = target.with_suffix(".unfused")  # this graph was tried once and is run as is
     if target.is_file():
         return target
