@@ -50,8 +50,11 @@ def widgets_available() -> bool:
     return importlib.util.find_spec("ipywidgets") is not None
 
 
-def dask_bar(futures) -> None:
+def dask_bar(futures, client) -> None:
     """Show Dask's progress bar for a persisted collection, a future, or futures.
+
+    ``client`` is the client that computes them: the bar connects to its scheduler, since
+    the client dfembed starts for ``parallel=`` is not the process's default client.
 
     In Jupyter with ipywidgets it is Dask's widget, displayed at once and updating while the
     work runs (the call does not wait). Elsewhere it is Dask's text bar, which waits for the
@@ -65,7 +68,7 @@ def dask_bar(futures) -> None:
     if in_notebook() and widgets_available():
         from IPython.display import display
 
-        display(progress(futures, notebook=True))
+        display(progress(futures, notebook=True, scheduler=client.scheduler.address))
         return
 
     class KeptTextBar(TextProgressBar):
@@ -73,4 +76,4 @@ def dask_bar(futures) -> None:
             sys.stdout.write("\n")  # end the line instead of erasing the finished bar
             sys.stdout.flush()
 
-    KeptTextBar(futures_of(futures), complete=True)
+    KeptTextBar(futures_of(futures), scheduler=client.scheduler.address, complete=True)

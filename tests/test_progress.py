@@ -9,21 +9,21 @@ from dfembed import progress
 
 @pytest.fixture(scope="module")
 def threads_client():
-    """An in-process Dask client: enough to watch futures finish, and quick to start."""
+    """An in-process Dask client, not the default one (like the client ``parallel=`` starts)."""
     from distributed import Client, LocalCluster
 
     with (
         LocalCluster(
             n_workers=1, threads_per_worker=1, processes=False, dashboard_address=":0"
         ) as cluster,
-        Client(cluster) as client,
+        Client(cluster, set_as_default=False) as client,
     ):
         yield client
 
 
 def test_text_bar_waits_and_stays_on_screen(threads_client, capsys):
     futures = threads_client.map(lambda x: x + 1, range(5))
-    progress.dask_bar(futures)
+    progress.dask_bar(futures, threads_client)
     assert all(f.done() for f in futures)  # the text bar returns when the work is done
     out = capsys.readouterr().out
     assert "100% Completed" in out
@@ -35,7 +35,7 @@ def test_jupyter_without_ipywidgets_falls_back_to_the_text_bar(threads_client, c
     monkeypatch.setattr(progress, "in_notebook", lambda: True)
     monkeypatch.setattr(progress, "widgets_available", lambda: False)
     future = threads_client.submit(sum, [1, 2, 3])
-    progress.dask_bar(future)
+    progress.dask_bar(future, threads_client)
     assert future.result() == 6
     assert "100% Completed" in capsys.readouterr().out
 

@@ -92,6 +92,11 @@ def cached_encoder(spec: ModelSpec, device_id: int | None = None) -> Encoder | N
     return _cache.get((spec.key(), spec.device_id if device_id is None else device_id))
 
 
+def loaded_count() -> int:
+    """How many encoders (ONNX sessions) this process holds now."""
+    return len(_cache)
+
+
 def clear_cache() -> None:
     """Forget every loaded encoder in this process (frees their sessions)."""
     with _lock:

@@ -14,6 +14,7 @@ machine where that time comes straight out of the workers' share.
 from __future__ import annotations
 
 import atexit
+import numbers
 import os
 import tempfile
 
@@ -44,8 +45,23 @@ def active_client():
         return None
 
 
+def check_parallel(parallel: object) -> int:
+    """``parallel`` as a worker count, or a ``TypeError``/``ValueError`` naming the option.
+
+    A negative count would start a cluster with no workers, where the job waits forever.
+    """
+    if isinstance(parallel, bool) or not isinstance(parallel, numbers.Integral):
+        raise TypeError(
+            f"parallel= takes a number of worker processes (0: one per core), not {parallel!r}."
+        )
+    if parallel < 0:
+        raise ValueError(f"parallel= must be 0 (one worker per core) or more, not {parallel}.")
+    return int(parallel)
+
+
 def client_for(parallel: int):
     """An active client, or a local cluster of ``parallel`` workers (0: one per core)."""
+    parallel = check_parallel(parallel)
     client = active_client()
     if client is not None:
         return client

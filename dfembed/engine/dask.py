@@ -62,8 +62,9 @@ def embed_pandas_on_cluster(
     from ..progress import dask_bar
 
     client = client_for(parallel)
-    workers = max(1, len(client.scheduler_info()["workers"]))
-    parts = max(1, min(len(obj), max(2 * workers, math.ceil(len(obj) / _ROWS_PER_PARTITION))))
+    slots = max(1, sum(client.nthreads().values()))  # a worker with 4 threads runs 4 tasks
+    parts = max(1, min(len(obj), max(2 * slots, math.ceil(len(obj) / _ROWS_PER_PARTITION))))
+    obj = task.inputs_of(obj)  # other columns would be pickled and shipped for nothing
     bounds = balanced_bounds(row_costs(obj, task), parts)
     # contiguous slices keep the rows in their order (and duplicates in the index); no string
     # conversion, so a non-text cell raises as it does in process instead of becoming text
@@ -86,7 +87,7 @@ def embed_pandas_on_cluster(
     with span("dfembed", task.spec.kind):
         future = client.compute(result)
         if progress:
-            dask_bar(future)
+            dask_bar(future, client)
         out = future.result()
     out.index = obj.index  # identical labels; this drops the per-partition index copies
     return out
@@ -153,7 +154,7 @@ def _persist_with_progress(result, client):
         from ..progress import dask_bar
 
         persisted = client.persist(result)
-        dask_bar(persisted)
+        dask_bar(persisted, client)
         return persisted
     from dask.diagnostics import ProgressBar
 

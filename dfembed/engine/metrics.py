@@ -63,13 +63,13 @@ def batch_recorder(kind: str, in_dask_task: bool):
 
 def report_load(spec, encoder, ordinal: int) -> None:
     """Publish a worker's model load: its seconds, and which device and provider it got."""
-    from ..encoders.load import load_seconds
+    from ..encoders.load import load_seconds, loaded_count
 
     series = prometheus()
     seconds = load_seconds.get((spec.key(), spec.device_id))
     if seconds is not None:
         series.load_seconds.labels(spec.model).set(seconds)
-    series.sessions.inc()
+    series.sessions.set(loaded_count())  # set, not inc: plugins of several clients report
     series.device.info(
         {
             "ordinal": str(ordinal),

@@ -32,6 +32,8 @@ class OrdinalPlugin(SchedulerPlugin):
     """Gives each worker the smallest ordinal no live worker holds (0, 1, 2, ...)."""
 
     name = "dfembed-ordinals"
+    #: a second client registering it leaves the running one (and its ordinals) in place
+    idempotent = True
 
     def __init__(self) -> None:
         self.ordinals: dict[str, int] = {}
@@ -60,7 +62,13 @@ def plugin_name(spec: ModelSpec) -> str:
 
 
 class ModelPlugin(WorkerPlugin):
-    """Serves one model spec on one worker: device choice, threads, load, errors."""
+    """Serves one model spec on one worker: device choice, threads, load, errors.
+
+    Idempotent: a later client asking for the same spec keeps the plugin the workers
+    already run (and its loaded session) instead of setting it up again.
+    """
+
+    idempotent = True
 
     def __init__(self, spec: ModelSpec, preload_on: frozenset[str] = frozenset()):
         self.spec = spec
@@ -93,9 +101,15 @@ class ModelPlugin(WorkerPlugin):
             self.encoder()
         except Exception as exc:  # kept: tasks raise it with the worker's name
             self.error = exc
-            logger.error(
-                "dfembed could not load %s on %s: %s", self.spec.describe(), self.worker_name, exc
-            )
+            if isinstance(exc, WorkerError):  # its message names the worker and the model
+                logger.error("dfembed: %s", exc)
+            else:
+                logger.error(
+                    "dfembed could not load %s on %s: %s",
+                    self.spec.describe(),
+                    self.worker_name,
+                    exc,
+                )
 
     def loaded(self):
         """The encoder if it is already loaded on this worker, else ``None`` (never loads)."""
@@ -112,6 +126,7 @@ class ModelPlugin(WorkerPlugin):
             raise WorkerError(
                 f"Worker {self.worker_name} could not load {self.spec.describe()}: {exc}"
             ) from exc
+        self.error = None  # a load that failed earlier (since fixed) is no longer news
         if not self._reported:
             self._reported = True
             metrics.report_load(self.worker_spec, encoder, self.ordinal)

@@ -113,6 +113,13 @@ class EmbedTask:
         """An empty output Series with the right dtype, name and index type (Dask's meta)."""
         return pd.Series([], index=index[:0], name=self.name, dtype=self.io.dtype(self))
 
+    def inputs_of(self, obj: pd.DataFrame | pd.Series) -> pd.DataFrame | pd.Series:
+        """The columns of ``obj`` this task reads (a Series is all input)."""
+        if isinstance(obj, pd.Series) or self.column is None:
+            return obj
+        wanted = [self.column] + ([self.query_column] if self.query_column is not None else [])
+        return obj[list(dict.fromkeys(wanted))]
+
     def run(
         self,
         part: pd.DataFrame | pd.Series,

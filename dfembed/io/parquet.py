@@ -101,7 +101,9 @@ def to_parquet(frame, path: str | Path) -> list[Path]:
 
     A Dask frame is written partition by partition on the workers (nothing is gathered
     on one machine), so outputs larger than any worker's memory stream to disk. Returns
-    the files written, in partition order.
+    the files written, in partition order. Part files an earlier call left in the folder
+    are removed first (a rerun with fewer partitions would otherwise read back old rows
+    too); other files there are left alone.
 
     Each partition is written by the task that computes it: ``map_partitions`` and
     ``to_delayed``, which fuses the steps of each partition into one task (a distributed
@@ -111,6 +113,8 @@ def to_parquet(frame, path: str | Path) -> list[Path]:
     """
     folder = Path(path)
     folder.mkdir(parents=True, exist_ok=True)
+    for stale in folder.glob("part.*.parquet"):
+        stale.unlink()
     if isinstance(frame, (pd.DataFrame, pd.Series)):
         return [write_parquet(frame, folder / "part.00000.parquet")]
     import dask
@@ -123,16 +127,56 @@ def to_parquet(frame, path: str | Path) -> list[Path]:
         enforce_metadata=False,
     )
     parts = dask.compute(*written.to_delayed())
-    return [Path(name) for part in parts for name in part]
+    files = [Path(name) for part in parts for name in part.iloc[:1]]
+    schemas = [pa.ipc.read_schema(pa.py_buffer(part.iloc[1])) for part in parts]
+    _conform(files, schemas)
+    return files
 
 
 def _write_partition(
     part: pd.DataFrame | pd.Series, folder: str, partition_info: dict | None = None
 ) -> pd.Series:
-    """Write one partition where it was computed; its file's path, as a one-row Series."""
+    """Write one partition where it was computed: its file's path and Arrow schema (bytes)."""
     number = partition_info["number"] if partition_info is not None else 0
     written = write_parquet(part, Path(folder) / f"part.{number:05d}.parquet")
-    return pd.Series([str(written)], dtype=object)
+    schema = pq.read_schema(written).serialize().to_pybytes()
+    return pd.Series([str(written), schema], dtype=object)
+
+
+def _conform(files: list[Path], schemas: list[pa.Schema]) -> None:
+    """Give typeless columns the type other parts found, so every reader reads the folder.
+
+    Arrow infers each partition's schema alone: an ``object`` column that is empty or all
+    missing in one partition is written as type ``null`` there and ``string`` elsewhere,
+    and pandas and pyarrow, which take the first file's schema, then refuse to cast the
+    others to ``null``. Only those files are rewritten, by a task each, since the workers
+    are the ones that see the folder on a multi-node cluster.
+    """
+    import dask
+
+    typed: dict[str, pa.DataType] = {}
+    for schema in schemas:
+        for field in schema:
+            if not pa.types.is_null(field.type):
+                typed.setdefault(field.name, field.type)
+    fixes = [
+        dask.delayed(_retype, pure=False)(str(file), {f.name: typed[f.name] for f in nulls})
+        for file, schema in zip(files, schemas, strict=True)
+        if (nulls := [f for f in schema if pa.types.is_null(f.type) and f.name in typed])
+    ]
+    if fixes:
+        dask.compute(*fixes)
+
+
+def _retype(path: str, types: dict[str, pa.DataType]) -> None:
+    """Rewrite one part file with its ``null`` columns cast to ``types`` (a few rows at most
+    have values in them: all are missing)."""
+    table = pq.read_table(path)
+    target = pa.schema(
+        [field.with_type(types.get(field.name, field.type)) for field in table.schema],
+        metadata=table.schema.metadata,
+    )
+    pq.write_table(table.cast(target), path, use_dictionary=dictionary_columns(table))
 
 
 def row_count(path: str | Path) -> int:

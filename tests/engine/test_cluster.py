@@ -23,15 +23,19 @@ def _intervals(dask_worker=None) -> dict:
     return {key: dask.config.get(key) for key in engine_cluster.QUIET_INTERVALS}
 
 
-def test_parallel_starts_a_quiet_cluster_once_and_matches_in_process(no_client, minilm_int8):
+def test_parallel_starts_a_quiet_cluster_once_and_matches_in_process(
+    no_client, minilm_int8, capsys
+):
     import dask
 
     df = pd.DataFrame({"t": ["a plain sentence", "another one", None, "a plain sentence"]})
     df.index = [10, 2, 2, 5]
     first = df.embed.text("t", model=minilm_int8, parallel=1)
     client = engine_cluster._local["client"]
-    second = df.embed.text("t", model=minilm_int8, parallel=1)
+    # the bar watches dfembed's own client, which is not the process's default client
+    second = df.embed.text("t", model=minilm_int8, parallel=1, progress=True)
     assert engine_cluster._local["client"] is client  # reused, not a second cluster
+    assert "100% Completed" in capsys.readouterr().out
     expected = df.embed.text("t", model=minilm_int8)
     for got in (first, second):
         assert got.index.equals(df.index)
@@ -45,3 +49,13 @@ def test_parallel_starts_a_quiet_cluster_once_and_matches_in_process(no_client, 
     assert dask.config.get("distributed.admin.tick.interval") != "500ms"
     engine_cluster.close_local()
     assert "client" not in engine_cluster._local
+
+
+@pytest.mark.parametrize(
+    ("parallel", "error"), [(-1, ValueError), (1.5, TypeError), ("2", TypeError), (True, TypeError)]
+)
+def test_parallel_must_be_a_worker_count(parallel, error, minilm_int8):
+    # -1 used to start a cluster with no workers, and the job waited forever
+    df = pd.DataFrame({"t": ["a"]})
+    with pytest.raises(error, match="parallel="):
+        df.embed.text("t", model=minilm_int8, parallel=parallel)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import signal
 import urllib.request
+from pathlib import Path
 
 import dask.dataframe as dd
 import numpy as np
@@ -127,6 +128,37 @@ def test_task_names_and_metrics(client, minilm_int8):
     assert totals >= 34  # every non-null row of this job, at least
 
 
+def _sessions_gauge(client) -> dict:
+    values = {}
+    for address, worker in client.scheduler_info()["workers"].items():
+        port = worker["services"]["dashboard"]
+        page = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10).read()
+        lines = [x for x in page.decode().splitlines() if x.startswith("dfembed_sessions ")]
+        values[address] = float(lines[0].split()[-1]) if lines else 0.0
+    return values
+
+
+def test_a_second_client_keeps_the_plugins_the_workers_run(client, minilm_int8):
+    import warnings
+
+    from distributed import Client
+
+    from dfembed.encoders.load import loaded_count
+
+    ddf = dd.from_pandas(_frame(20, "int"), npartitions=2)
+    first = ddf.embed.text("body", model=minilm_int8).compute()
+    loads, ordinals = _loads(client), dfembed.devices(client)["ordinal"].to_dict()
+    with warnings.catch_warnings(record=True) as caught, Client(client.scheduler.address) as other:
+        warnings.simplefilter("always")
+        again = ddf.embed.text("body", model=minilm_int8).compute()
+        assert dfembed.devices(other)["ordinal"].to_dict() == ordinals
+    assert not [w for w in caught if "overwriting" in str(w.message)]
+    assert _loads(client) == loads  # nothing set up or loaded again
+    pd.testing.assert_series_equal(again, first)
+    # the gauge counts sessions held, not plugin registrations
+    assert _sessions_gauge(client) == client.run(loaded_count)
+
+
 def test_bad_input_error_reaches_client_with_label(client, minilm_int8):
     import dask
 
@@ -146,6 +178,11 @@ def test_failed_load_names_worker_and_model(client, minilm_int8, tmp_path):
     ddf = dd.from_pandas(_frame(10, "int"), npartitions=2)
     with pytest.raises(WorkerError, match=r"Worker .*tcp://127\.0\.0\.1.*broken"):
         ddf.embed.text("body", model=str(broken)).compute()
+    # fixed in place: the next job loads it, and devices() no longer shows the old error
+    shutil.copy(Path(minilm_int8) / "model.onnx", broken / "model.onnx")
+    ddf.embed.text("body", model=str(broken)).compute()
+    table = dfembed.devices(client)
+    assert table.loc[table["model"].str.contains("broken"), "error"].isna().all()
 
 
 def test_as_completed_yields_every_partition(client, minilm_int8):
@@ -185,8 +222,11 @@ def test_pandas_parallel_balances_skewed_rows_and_keeps_order(client, minilm_int
 
 
 def _finished_tasks(dask_scheduler) -> int:
-    return sum(1 for t in dask_scheduler.tasks.values()
-               if t.state == "memory" and "dfembed-text" in str(t.key))
+    return sum(
+        1
+        for t in dask_scheduler.tasks.values()
+        if t.state == "memory" and "dfembed-text" in str(t.key)
+    )
 
 
 @pytest.mark.slow
@@ -197,8 +237,16 @@ def test_worker_killed_mid_job_gives_same_result(minilm_int8, tmp_path):
 
     df = _frame(900, "string", seed=7)
     expected = df.embed.text("body", model=minilm_int8)
-    with LocalCluster(n_workers=2, threads_per_worker=1, host="127.0.0.1", dashboard_address=":0",
-                      local_directory=str(tmp_path)) as cluster, Client(cluster) as c:
+    with (
+        LocalCluster(
+            n_workers=2,
+            threads_per_worker=1,
+            host="127.0.0.1",
+            dashboard_address=":0",
+            local_directory=str(tmp_path),
+        ) as cluster,
+        Client(cluster) as c,
+    ):
         ddf = dd.from_pandas(df, npartitions=30, sort=False)
         future = c.compute(ddf.embed.text("body", model=minilm_int8, batch_size=2))
         victim = next(iter(c.scheduler_info()["workers"]))
