@@ -101,21 +101,27 @@ class Encoder(abc.ABC):
 
         The model's exact files, its settings, the encoder, the options that change outputs
         (not ``batch_size``, ``token_budget`` or ``dedup``) and dfembed's version: change any
-        and earlier outputs are not reused.
+        and earlier outputs are not reused. A local folder's name is left out: it is only
+        how its path was spelled (``/x/m``, ``/x/m/``, ``./m``, a copy elsewhere), and the
+        fingerprint of its files identifies it.
         """
         from .. import __version__
 
+        info = asdict(self.info)
+        if self.model.local:
+            del info["name"]
         about = {
             "kind": self.kind,
             "encoder": type(self).__name__,
-            "model": self.info.name,
             "fingerprint": self.model.fingerprint,
-            "info": asdict(self.info),
+            "info": info,
             "options": {
                 k: v for k, v in asdict(options).items() if k not in _OPTIONS_NOT_IN_OUTPUT
             },
             "dfembed": __version__,
         }
+        if not self.model.local:  # hub and registry namespaces stay as they were
+            about["model"] = self.info.name
         if self.precision != "fp32":  # fp32 namespaces stay as they were before fp16 existed
             about["precision"] = self.precision
         payload = json.dumps(about, sort_keys=True, default=str).encode()

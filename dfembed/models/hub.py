@@ -2,7 +2,9 @@
 
 Hub downloads go through ``huggingface_hub`` and so honour its cache, ``cache_dir``,
 ``local_files_only``, ``HF_ENDPOINT`` and ``HF_HUB_OFFLINE``. Only the files the model needs
-are fetched (the ONNX graph, tokenizer and JSON configs): never pickles or remote code.
+are fetched (the ONNX graph, the weight files it names, tokenizer and JSON configs): never
+pickles or remote code. The weight files are known only once the graph is on disk, so they
+come in a second request, pinned to the snapshot's commit.
 ``huggingface_hub`` writes each file to a temporary name and renames it when complete, so
 a download cut mid-file is never seen as a whole file in the cache.
 """
@@ -14,9 +16,10 @@ import hashlib
 import os
 import sys
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from ..errors import ModelLoadError, ModelNotFoundError
+from ..runtime.graphs import external_data_files
 from ..spec import ModelSpec
 from .registry import ModelInfo, info_from_folder, lookup
 from .verify import verify_snapshot
@@ -36,10 +39,15 @@ _OFFLINE_HELP = (
 
 @dataclass(frozen=True)
 class ResolvedModel:
-    """A model's folder on disk and how to run it."""
+    """A model's folder on disk and how to run it.
+
+    ``local`` is true for a folder named by its path: its name then says only how the path
+    was spelled, and the files' :attr:`fingerprint` alone identifies the model.
+    """
 
     folder: Path
     info: ModelInfo
+    local: bool = False
 
     @property
     def onnx_path(self) -> Path:
@@ -50,15 +58,31 @@ class ResolvedModel:
         path = self.folder / name
         return path if path.exists() else None
 
+    def weight_files(self) -> list[str]:
+        """The external weight files the ONNX graph names, as paths in the folder.
+
+        Read from the graph (only the graph knows them: ``model.onnx_data``,
+        ``model.onnx.data``, one file per tensor, ...).
+        """
+        if not self.info.onnx_file or not self.onnx_path.is_file():
+            return []
+        base = PurePosixPath(self.info.onnx_file).parent
+        return [(base / name).as_posix() for name in external_data_files(self.onnx_path)]
+
+    def files(self) -> list[str]:
+        """Every file the model uses: those :meth:`ModelInfo.files` names, and the graph's
+        external weight files. Fingerprinted, downloaded and checksum-verified alike."""
+        return sorted({*self.info.files(), *self.weight_files()})
+
     @functools.cached_property
     def fingerprint(self) -> str:
-        """SHA-256 of the model's files (the ones :meth:`ModelInfo.files` names) and names.
+        """SHA-256 of the model's files (the ones :meth:`files` names) and names.
 
         Identifies the exact weights and tokenizer whatever the folder is called, so the
         embedding cache can tell a retrained or re-exported model from the one it stored.
         """
         digest = hashlib.sha256()
-        for name in sorted(set(self.info.files())):
+        for name in self.files():
             path = self.file(name) if name else None
             if path is None or not path.is_file():
                 continue
@@ -73,7 +97,7 @@ def resolve(spec: ModelSpec) -> ResolvedModel:
     """Find or download the files of ``spec.model``; raise a specific error otherwise."""
     folder = Path(os.path.expanduser(spec.model))
     if folder.is_dir():
-        return _from_folder(folder, None, spec)
+        return _from_folder(folder, None, spec, local=True)
     if spec.model.startswith(("/", "~", ".")):  # a path (no hub id starts so): say so
         raise ModelNotFoundError(
             f"{spec.model!r} is not a local directory: {folder} does not exist here. On a "
@@ -90,10 +114,23 @@ def resolve(spec: ModelSpec) -> ResolvedModel:
         if not known.onnx_file and not known.repo:
             # nothing to download (BM25): its data files ship with dfembed, so it works offline
             return _from_folder(PACKAGED_DATA, known, spec)
-        folder = _download(known.repo or spec.model, spec, known.files())
+        repo, patterns = known.repo or spec.model, known.files()
     else:
-        folder = _download(spec.model, spec, _unknown_repo_patterns())
-    return _from_folder(folder, known, spec)
+        repo, patterns = spec.model, _unknown_repo_patterns()
+    model = _from_folder(_download(repo, spec.revision, spec, patterns), known, spec)
+    _complete(repo, model, spec)
+    return model
+
+
+def _complete(repo: str, model: ResolvedModel, spec: ModelSpec) -> None:
+    """Fetch the weight files the model's graph names, and check every file it uses against
+    the hub's checksums (only its own files: a bad one is deleted)."""
+    folder = model.folder
+    verify_snapshot(folder, [folder / name for name in model.info.files()])  # graph first
+    missing = [name for name in model.weight_files() if model.file(name) is None]
+    if missing:  # from the snapshot's own commit, even if the branch has moved on since
+        _download(repo, folder.name, spec, missing)
+    verify_snapshot(folder, [folder / name for name in model.weight_files()])
 
 
 def _check_kind(info: ModelInfo, spec: ModelSpec) -> None:
@@ -112,7 +149,8 @@ def _unknown_repo_patterns() -> list[str]:
     return sorted({*onnx, *ModelInfo(name="", kind="image").files(), *extra})
 
 
-def _download(repo: str, spec: ModelSpec, patterns: list[str]) -> Path:
+def _download(repo: str, revision: str | None, spec: ModelSpec, patterns: list[str]) -> Path:
+    """The snapshot folder of ``repo`` at ``revision`` holding the files ``patterns`` name."""
     import warnings
 
     with warnings.catch_warnings():
@@ -128,19 +166,19 @@ def _download(repo: str, spec: ModelSpec, patterns: list[str]) -> Path:
     try:
         path = snapshot_download(
             repo_id=repo,
-            revision=spec.revision,
+            revision=revision,
             cache_dir=spec.cache_dir,
             local_files_only=spec.local_files_only,
             allow_patterns=patterns,
         )
     except invalid as exc:
         raise ModelNotFoundError(
-            f"{repo!r} (revision {spec.revision!r}) is not a valid hub repository id / revision "
+            f"{repo!r} (revision {revision!r}) is not a valid hub repository id / revision "
             f"({exc}). Check model= and revision=."
         ) from exc
     except hf_errors.RevisionNotFoundError as exc:
         raise ModelNotFoundError(
-            f"Revision {spec.revision!r} of {repo!r} does not exist on the hub: check "
+            f"Revision {revision!r} of {repo!r} does not exist on the hub: check "
             "revision= (a branch, tag or commit hash)."
         ) from exc
     except (hf_errors.RepositoryNotFoundError, hf_errors.GatedRepoError) as exc:
@@ -151,22 +189,34 @@ def _download(repo: str, spec: ModelSpec, patterns: list[str]) -> Path:
     except incomplete as exc:
         raise ModelNotFoundError(
             f"The cached copy of {repo!r} is incomplete (an earlier download was interrupted) "
-            "and the missing files cannot be downloaded now (offline, HF_HUB_OFFLINE=1 or "
-            f"local_files_only=True). Run once with network access to complete it. {_OFFLINE_HELP}"
+            f"and the missing files cannot be downloaded now ({_why_not_downloaded(spec, exc)}). "
+            f"Run once with network access to complete it. {_OFFLINE_HELP}"
         ) from exc
     except hf_errors.LocalEntryNotFoundError as exc:
         raise ModelNotFoundError(
             f"{repo!r} is not in the Hugging Face cache and cannot be downloaded now "
-            f"(offline, HF_HUB_OFFLINE=1 or local_files_only=True). {_OFFLINE_HELP}"
+            f"({_why_not_downloaded(spec, exc)}). {_OFFLINE_HELP}"
         ) from exc
     except (hf_errors.HfHubHTTPError, OSError, *_transport_errors()) as exc:
         raise ModelNotFoundError(
             f"Downloading {repo!r} from the hub failed ({type(exc).__name__}: {exc}). Partly "
             f"downloaded files are not kept: try again. {_OFFLINE_HELP}"
         ) from exc
-    folder = Path(path)
-    verify_snapshot(folder, [p for p in folder.rglob("*") if p.is_symlink()])
-    return folder
+    return Path(path)
+
+
+def _why_not_downloaded(spec: ModelSpec, exc: Exception) -> str:
+    """Why the hub was not asked: offline by choice, or, in the hub client's words, not
+    reachable (a proxy, DNS or firewall problem the user has to see to fix)."""
+    from huggingface_hub import constants
+
+    if spec.local_files_only or constants.HF_HUB_OFFLINE:
+        return "offline: HF_HUB_OFFLINE=1 or local_files_only=True"
+    reason = " ".join(str(exc).split())
+    cause = exc.__cause__
+    if cause is not None and str(cause) not in reason:  # newer clients already quote it
+        reason += f" ({type(cause).__name__}: {cause})"
+    return f"the hub could not be reached: {reason}"
 
 
 def _transport_errors() -> tuple[type[Exception], ...]:
@@ -201,7 +251,9 @@ def _hub_onnx_files(folder: Path, spec: ModelSpec) -> list[str] | None:
     return sorted(f.path for f in tree if f.path.endswith(".onnx"))
 
 
-def _from_folder(folder: Path, known: ModelInfo | None, spec: ModelSpec) -> ResolvedModel:
+def _from_folder(
+    folder: Path, known: ModelInfo | None, spec: ModelSpec, *, local: bool = False
+) -> ResolvedModel:
     """Describe a folder (its dfembed.json overrides the registry) and check its ONNX file."""
     if known is None:
         present = [c for c in ONNX_CANDIDATES if (folder / c).exists()]
@@ -210,7 +262,7 @@ def _from_folder(folder: Path, known: ModelInfo | None, spec: ModelSpec) -> Reso
         base = known
     info = info_from_folder(folder, base)
     _check_kind(info, spec)
-    model = ResolvedModel(folder=folder, info=info)
+    model = ResolvedModel(folder=folder, info=info, local=local)
     if info.onnx_file and not model.onnx_path.exists():
         in_repo = _hub_onnx_files(folder, spec)
         if in_repo:

@@ -10,11 +10,14 @@ run downloads it again.
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import re
 from pathlib import Path
 
 from ..errors import ModelLoadError
+
+log = logging.getLogger("dfembed")
 
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 _CHUNK = 1 << 20
@@ -29,16 +32,17 @@ def marker_dir() -> Path:
 def verify_snapshot(folder: Path, files: list[Path]) -> None:
     """Hash every sha256-named cache blob behind ``files`` (once) and reject mismatches.
 
-    Files that are not links into a Hugging Face cache (local folders) are left alone.
+    ``files`` are the model's own files: a mismatch deletes the file, so other files of the
+    snapshot (another tool's downloads) are never checked here. Files that are not links into
+    a Hugging Face cache (local folders) are left alone.
     """
     for path in files:
         expected = _blob_sha256(path)
         if expected is None:
             continue
-        blob = path.resolve()
-        marker = marker_dir() / expected
-        if marker.exists():
+        if _verified(expected):
             continue
+        blob = path.resolve()
         actual = file_sha256(blob)
         if actual != expected:
             blob.unlink(missing_ok=True)
@@ -48,8 +52,30 @@ def verify_snapshot(folder: Path, files: list[Path]) -> None:
                 f"(sha256 {actual[:12]}... instead of {expected[:12]}...): the download was "
                 "corrupted. The bad file was deleted: run again to download it afresh."
             )
+        _remember(marker_dir() / expected)
+
+
+def _verified(sha256: str) -> bool:
+    """Whether a blob of this hash was checked before (an unreadable marker folder: no)."""
+    try:
+        return (marker_dir() / sha256).exists()
+    except OSError:
+        return False
+
+
+def _remember(marker: Path) -> None:
+    """Leave the marker of a verified blob; where that folder cannot be written, the blob
+    (already checked) is used anyway and hashed again on the next load."""
+    try:
         marker.parent.mkdir(parents=True, exist_ok=True)
         marker.touch()
+    except OSError as exc:
+        log.debug(
+            "dfembed: cannot remember a verified blob in %s (%s): it is checked again on "
+            "the next load; set DFEMBED_VERIFIED_DIR to a writable folder to avoid that",
+            marker.parent,
+            exc,
+        )
 
 
 def _blob_sha256(path: Path) -> str | None:
@@ -69,7 +95,7 @@ def content_sha256(path: Path) -> str:
     named by its hash; any other file is hashed.
     """
     named = _blob_sha256(path)
-    if named is not None and (marker_dir() / named).exists():
+    if named is not None and _verified(named):
         return named
     return file_sha256(path)
 

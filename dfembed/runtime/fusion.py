@@ -10,12 +10,15 @@ than it saves on a short job, so the fused graph is written once under
 every later session on any worker of that machine loads it directly.
 
 Fusion is an optimization, never a requirement: a graph that is not BERT-family, is
-quantized, or cannot be fused runs as it is, and a marker beside the fused files says so,
-so the attempt (and its INFO log line) happens once per machine.
+quantized, keeps its weights in external files, or cannot be fused runs as it is, and a
+marker beside the fused files says so, so the attempt (and its INFO log line) happens once
+per machine. Where the folder cannot be written, nothing is fused at all: the seconds spent
+would be lost with the process.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -23,14 +26,18 @@ import tempfile
 from pathlib import Path
 
 from ..models.verify import content_sha256
-from .graphs import has_external_data, quantized_ops
+from .graphs import has_external_data, quantized_ops, read_graph
 
 log = logging.getLogger("dfembed")
 
 #: ``model_type`` values of config.json whose graphs the "bert" optimizer understands.
 FUSABLE_TYPES = frozenset({"bert", "roberta", "xlm-roberta", "camembert", "electra"})
-#: Bumped when the fusion settings below change, so older fused files are not reused.
-_RECIPE = "bert-opt1-v1"
+#: Bumped when the fusion settings below change, so older fused files are not reused. v2:
+#: graphs with external weights are no longer fused (v1 fused them under the graph's hash
+#: alone, so two folders with one graph and different weight files shared a fused file).
+_RECIPE = "bert-opt1-v2"
+#: Fused-graph folders found unwritable in this process.
+_UNWRITABLE: set[Path] = set()
 
 
 def fusion_dir() -> Path:
@@ -59,7 +66,8 @@ def fused_graph(path: Path, config_path: Path | None) -> Path | None:
     Parameters
     ----------
     path
-        The model's ONNX file (float32 or float16 weights; quantized graphs are left alone).
+        The model's ONNX file (float32 or float16 weights; quantized graphs and graphs with
+        external weight files are left alone).
     config_path
         The model's config.json, which says whether it is BERT-family and its head count.
     """
@@ -72,7 +80,7 @@ def fused_graph(path: Path, config_path: Path | None) -> Path | None:
     unfused = target.with_suffix(".unfused")  # this graph was tried once and is run as is
     if target.is_file():
         return target
-    if unfused.is_file():
+    if unfused.is_file() or not _writable(target.parent):
         return None
     try:
         built = _build(path, target, *shape)
@@ -83,20 +91,42 @@ def fused_graph(path: Path, config_path: Path | None) -> Path | None:
         log.info("dfembed: running %s unfused (graph fusion failed: %s)", path, exc)
         built = None
     if built is None:
-        try:
-            unfused.parent.mkdir(parents=True, exist_ok=True)
+        with contextlib.suppress(OSError):  # the folder went read-only: tried again next time
             unfused.touch()
-        except OSError:  # a read-only cache: it is tried again next time
-            pass
     return built
 
 
+def _writable(folder: Path) -> bool:
+    """Whether fused graphs can be kept in ``folder``: checked before fusing, which takes
+    seconds that a fused file nobody can keep would waste on every load."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as exc:
+        if folder not in _UNWRITABLE:  # said once per folder and process, at INFO
+            _UNWRITABLE.add(folder)
+            log.info(
+                "dfembed: graph fusion is off: %s cannot be written (%s); set "
+                "DFEMBED_FUSED_DIR to a writable folder to keep fused graphs there",
+                folder,
+                exc.strerror or exc,
+            )
+        return False
+    return True
+
+
 def _build(path: Path, target: Path, heads: int, hidden: int) -> Path | None:
-    import onnx
     from onnxruntime.transformers.optimizer import optimize_model
 
-    model = onnx.load(str(path))
-    if quantized_ops(model) or has_external_data(model):
+    model = read_graph(path)  # without external weights: loading them would hide them
+    if has_external_data(model):
+        # Not fused, rather than fused under a name that hashes every weight file too:
+        # such graphs are mostly over protobuf's 2 GB limit, which the fused file (written
+        # as one message) could not hold, and hashing gigabytes would slow every load.
+        log.info("dfembed: running %s unfused (graph fusion skips external weights)", path)
+        return None
+    if quantized_ops(model):
         return None
     before = len(model.graph.node)
     optimized = optimize_model(
@@ -105,7 +135,6 @@ def _build(path: Path, target: Path, heads: int, hidden: int) -> Path | None:
     fused = optimized.model
     if len(fused.graph.node) >= before:  # nothing recognised: keep the source
         return None
-    target.parent.mkdir(parents=True, exist_ok=True)
     # written beside the target and renamed: workers fusing at once never read half a file
     handle, tmp = tempfile.mkstemp(dir=target.parent, suffix=".tmp")
     try:

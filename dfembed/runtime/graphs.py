@@ -1,6 +1,20 @@
-"""Facts about an ONNX graph that decide which rewrites (fp16, fusion) may apply to it."""
+"""Facts about an ONNX graph that decide which rewrites (fp16, fusion) may apply to it, and
+the external weight files it names.
+
+A graph over protobuf's 2 GB limit (and any graph torch's newer exporter writes) keeps its
+weights in separate files that only the graph names, under any name (``model.onnx_data``,
+``model.onnx.data``, one file per tensor, ...). The graph is always read here with
+``load_external_data=False``: loading the weights would fold them into the graph and clear
+every sign that they were external.
+"""
 
 from __future__ import annotations
+
+import functools
+from collections.abc import Iterator
+from pathlib import Path, PurePosixPath
+
+from ..errors import ModelLoadError
 
 #: Operators of graphs that compute in int8: their float inputs must stay float32.
 QUANTIZED_OPS = frozenset(
@@ -22,14 +36,122 @@ def quantized_ops(model) -> list[str]:
     return sorted({node.op_type for node in model.graph.node} & QUANTIZED_OPS)
 
 
-def has_external_data(model) -> bool:
-    """Whether weights live in separate files (models over protobuf's 2 GB limit)."""
-    import onnx
-
-    return any(t.data_location == onnx.TensorProto.EXTERNAL for t in model.graph.initializer)
-
-
 def has_float32_weights(model) -> bool:
     import onnx
 
     return any(t.data_type == onnx.TensorProto.FLOAT for t in model.graph.initializer)
+
+
+def read_graph(path: Path):
+    """The ``onnx.ModelProto`` at ``path`` without its external weights (cheap for any size).
+
+    Raises
+    ------
+    ModelLoadError
+        The file is missing, truncated or not an ONNX model.
+    """
+    import onnx
+
+    try:
+        return onnx.load(str(path), load_external_data=False)
+    except Exception as exc:  # protobuf's DecodeError, a missing or truncated file
+        raise ModelLoadError(
+            f"Could not read the ONNX graph {path}: {exc}. The file may be truncated or "
+            "corrupt: delete it (or the model's cache folder) and download it again."
+        ) from exc
+
+
+def external_tensors(model) -> list:
+    """The tensors of ``model`` whose bytes live in external files (subgraphs included)."""
+    import onnx
+
+    return [t for t in _tensors(model.graph) if t.data_location == onnx.TensorProto.EXTERNAL]
+
+
+def has_external_data(model) -> bool:
+    """Whether weights live in separate files; ``model`` must be read by :func:`read_graph`."""
+    return bool(external_tensors(model))
+
+
+def external_data_files(path: Path) -> list[str]:
+    """The external weight files the graph at ``path`` names, relative to its folder.
+
+    Raises
+    ------
+    ModelLoadError
+        The graph cannot be read, or names a file outside its folder.
+    """
+    stat = path.stat()
+    return list(_locations(str(path.resolve()), stat.st_size, stat.st_mtime_ns, str(path)))
+
+
+@functools.lru_cache(maxsize=32)
+def _locations(real: str, size: int, mtime_ns: int, shown: str) -> tuple[str, ...]:
+    """Memoized by the file's identity: the hub download and the fingerprint both ask."""
+    from onnx.external_data_helper import ExternalDataInfo
+
+    tensors = external_tensors(read_graph(Path(real)))
+    return tuple(sorted({_inside(ExternalDataInfo(t).location, shown) for t in tensors}))
+
+
+def _inside(location: str, graph: object) -> str:
+    """``location`` as a relative POSIX path, refused when it leaves the graph's folder."""
+    relative = PurePosixPath(location.replace("\\", "/"))
+    if not location or relative.is_absolute() or ".." in relative.parts:
+        raise ModelLoadError(
+            f"The ONNX graph {graph} names the weight file {location!r}, outside its own "
+            "folder: dfembed reads no such file. Re-export the model with its weights saved "
+            "beside the graph."
+        )
+    return relative.as_posix()
+
+
+def load_external_weights(model, folder: Path) -> None:
+    """Read the external weights of ``model`` (a graph in ``folder``) into the graph itself.
+
+    Each file is opened at its real path: the Hugging Face cache keeps files as links to its
+    blobs, which ``onnx``'s own loader refuses to follow.
+
+    Raises
+    ------
+    ModelLoadError
+        A weight file is missing or shorter than the graph says.
+    """
+    import onnx
+    from onnx.external_data_helper import ExternalDataInfo
+
+    for tensor in external_tensors(model):
+        info = ExternalDataInfo(tensor)
+        path = (folder / _inside(info.location, folder)).resolve()
+        try:
+            with open(path, "rb") as handle:
+                handle.seek(info.offset or 0)
+                data = handle.read() if info.length is None else handle.read(info.length)
+        except OSError as exc:
+            raise ModelLoadError(_missing_weights(folder, info.location, exc)) from exc
+        if info.length is not None and len(data) != info.length:
+            raise ModelLoadError(_missing_weights(folder, info.location, "the file is too short"))
+        tensor.raw_data = data
+        tensor.data_location = onnx.TensorProto.DEFAULT
+        del tensor.external_data[:]
+
+
+def _missing_weights(folder: Path, location: str, why: object) -> str:
+    return (
+        f"Could not read the weight file {location!r} of the ONNX graph in {folder} ({why}). "
+        "Download the model again (delete its cache folder first) or copy the whole folder."
+    )
+
+
+def _tensors(graph) -> Iterator:
+    """Every tensor of ``graph``: initializers, and constants in node attributes and subgraphs."""
+    yield from graph.initializer
+    for node in graph.node:
+        for attribute in node.attribute:
+            if attribute.HasField("t"):
+                yield attribute.t
+            yield from attribute.tensors
+            if attribute.HasField("g"):
+                yield from _tensors(attribute.g)
+            for subgraph in attribute.graphs:
+                yield from _tensors(subgraph)

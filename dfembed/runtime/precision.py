@@ -4,7 +4,9 @@ GPUs run fp16 matrix products on tensor cores, several times the fp32 rate, and 
 take half the memory. The conversion keeps the graph's inputs and outputs in float32
 (``keep_io_types``), so callers feed and read exactly what the fp32 graph takes and gives.
 It happens once per session, when a worker loads the model (about a second for a 90 MB
-graph), and nothing is written to disk: the model's files stay as the hub gave them.
+graph), and nothing is written to disk: the model's files stay as the hub gave them. Weights
+kept in external files are read into the converted graph, which must then fit protobuf's
+2 GB limit.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..errors import ModelLoadError
-from .graphs import has_external_data, has_float32_weights, quantized_ops
+from .graphs import has_float32_weights, load_external_weights, quantized_ops, read_graph
 
 PRECISIONS = ("fp32", "fp16")
 
@@ -39,30 +41,18 @@ def fp16_model_bytes(path: Path) -> bytes:
     Raises
     ------
     ModelLoadError
-        ``onnx`` is not installed, the graph is already fp16, or it is too large to
-        convert in memory.
+        ``onnx`` is not installed, the graph or its weight files cannot be read, it is
+        already fp16 or quantized, or it is too large to convert in memory.
     """
     try:
-        import onnx
+        import onnx  # noqa: F401 - read_graph needs it: said here, with what to install
         from onnxruntime.transformers.float16 import convert_float_to_float16
     except ImportError as exc:
         raise ModelLoadError(
             f"precision='fp16' converts the model with the onnx package, which is missing "
             f"({exc}): pip install onnx (a dfembed dependency), or use precision='fp32'."
         ) from exc
-    try:
-        model = onnx.load(str(path))
-    except Exception as exc:  # protobuf's DecodeError, a missing or truncated file
-        raise ModelLoadError(
-            f"Could not read {path} to convert it to fp16: {exc}. The file may be truncated "
-            "or corrupt: delete it (or the model's cache folder) and download it again."
-        ) from exc
-    if has_external_data(model):
-        raise ModelLoadError(
-            f"{path} keeps its weights in external data files (a model over 2 GB), which "
-            "dfembed does not convert to fp16 in memory: use a model repository that ships "
-            "an fp16 ONNX file, or precision='fp32'."
-        )
+    model = read_graph(path)  # weights later: the refusals below need only the graph
     quantized = quantized_ops(model)
     if quantized or not has_float32_weights(model):
         what = f"quantized ({', '.join(quantized)})" if quantized else "already fp16"
@@ -70,13 +60,16 @@ def fp16_model_bytes(path: Path) -> bytes:
             f"{path} is {what}: only float32 graphs are converted to fp16. Use "
             "precision='fp32', which runs the file as it is, or the model's fp32 file."
         )
+    load_external_weights(model, path.parent)
     converted = convert_float_to_float16(
         model, keep_io_types=True, node_block_list=shape_arithmetic(model)
     )
-    data = converted.SerializeToString()
-    if len(data) > _PROTOBUF_LIMIT:  # pragma: no cover - needs a > 2 GB fp16 model
-        raise ModelLoadError(f"{path} is too large to convert to fp16 in memory.")
-    return data
+    if converted.ByteSize() > _PROTOBUF_LIMIT:  # pragma: no cover - needs a > 4 GB fp32 model
+        raise ModelLoadError(
+            f"{path} is too large to convert to fp16 in memory (over 2 GB in fp16): use a "
+            "model repository that ships an fp16 ONNX file, or precision='fp32'."
+        )
+    return converted.SerializeToString()
 
 
 def shape_arithmetic(model) -> list[str]:

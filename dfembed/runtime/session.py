@@ -108,8 +108,9 @@ def create_session(path: Path, options: SessionOptions, config: Path | None = No
     Raises
     ------
     ModelLoadError
-        The file is missing, truncated or not an ONNX model this runtime can run; or
-        ``precision="fp16"`` and the graph cannot be converted.
+        The file is missing, truncated or not an ONNX model this runtime can run, or a
+        provider failed to build the session; or ``precision="fp16"`` and the graph cannot
+        be converted.
     DeviceUnavailableError
         ``cuda=True`` and the CUDA provider did not load (onnxruntime itself would only log
         an error and quietly run on the CPU).
@@ -141,13 +142,12 @@ def create_session(path: Path, options: SessionOptions, config: Path | None = No
     try:
         session = ort.InferenceSession(source, sess_options=so, providers=providers)
     except Exception as exc:  # onnxruntime raises its own untyped errors for bad files
-        if fused is not None:  # a damaged fused copy: drop it and run the source graph
+        if fused is None:
+            raise _load_error(path, exc) from exc
+        if _is_file_error(exc):  # a damaged fused copy: dropped, the next load fuses afresh
             fused.unlink(missing_ok=True)
-            return create_session(path, replace(options, graph_fusion=False))
-        raise ModelLoadError(
-            f"ONNX Runtime could not load {path}: {exc}. The file may be truncated or "
-            "corrupt: delete it (or the model's cache folder) and download it again."
-        ) from exc
+        # fusion is never required: the source graph decides whether the model loads
+        return create_session(path, replace(options, graph_fusion=False))
     if want_cuda and CUDA not in session.get_providers() and options.cuda is True:
         raise DeviceUnavailableError(
             f"cuda=True, but the CUDA provider did not load for GPU {options.device_id} "
@@ -155,3 +155,28 @@ def create_session(path: Path, options: SessionOptions, config: Path | None = No
             'onnxruntime-gpu[cuda,cudnn]). Use cuda="auto" to fall back to the CPU.'
         )
     return session
+
+
+#: onnxruntime's exception classes (matched by name: they are not public) for a file that
+#: is missing, truncated or not an ONNX graph, rather than a provider or memory failure.
+_FILE_ERRORS = frozenset({"InvalidProtobuf", "NoSuchFile", "NoModel", "InvalidGraph"})
+
+
+def _is_file_error(exc: Exception) -> bool:
+    return type(exc).__name__ in _FILE_ERRORS
+
+
+def _load_error(path: Path, exc: Exception) -> ModelLoadError:
+    """The error for a session that did not load: a damaged file only when ORT says so."""
+    if _is_file_error(exc):
+        advice = (
+            "The file may be truncated or corrupt: delete it (or the model's cache folder) "
+            "and download it again."
+        )
+    else:
+        advice = (
+            "If this names a weight file or tensor, the model's files may be incomplete "
+            "(download or copy them again); if it names a device or provider, check its "
+            "setup or run with cuda=False."
+        )
+    return ModelLoadError(f"ONNX Runtime could not load {path}: {exc}. {advice}")

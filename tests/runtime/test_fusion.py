@@ -11,8 +11,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from dfembed.errors import ModelLoadError
 from dfembed.runtime import fusion
 from dfembed.runtime.session import SessionOptions, check_settings, create_session
+from tests.runtime.test_external_weights import bert_config, gelu_graph
 
 TEXTS = ["A quiet film about a lighthouse keeper.", "Return the first index of value.", "ok"]
 
@@ -137,3 +139,43 @@ def test_a_verified_hub_blob_is_named_by_its_hash_not_hashed_again(tmp_path, mon
     verify.verify_snapshot(tmp_path, [link])
     monkeypatch.setattr(verify, "file_sha256", lambda path: pytest.fail("hashed again"))
     assert verify.content_sha256(link) == digest
+
+
+def test_an_unwritable_fused_folder_runs_unfused_without_fusing(tmp_path, monkeypatch, caplog):
+    import onnx
+
+    path = tmp_path / "m" / "model.onnx"
+    path.parent.mkdir()
+    onnx.save(gelu_graph(0), str(path))
+    (tmp_path / "a-file").write_text("not a folder")
+    monkeypatch.setenv("DFEMBED_FUSED_DIR", str(tmp_path / "a-file" / "fused"))
+    calls = []
+    monkeypatch.setattr(fusion, "_build", lambda *args: calls.append(args))
+    with caplog.at_level(logging.INFO, logger="dfembed"):
+        for _ in range(3):
+            assert fusion.fused_graph(path, bert_config(path.parent)) is None
+    assert calls == []  # fused graphs nobody can keep are not built, load after load
+    assert caplog.text.count("graph fusion is off") == 1 and "DFEMBED_FUSED_DIR" in caplog.text
+
+
+def test_a_provider_failure_keeps_the_fused_file_and_blames_no_file(
+    fused_dir, tmp_path, monkeypatch
+):
+    import onnx
+    import onnxruntime as ort
+
+    path = tmp_path / "m" / "model.onnx"
+    path.parent.mkdir()
+    onnx.save(gelu_graph(0), str(path))
+    fused = fusion.fused_graph(path, bert_config(path.parent))
+    assert fused is not None
+    provider_failure = type("EPFail", (Exception,), {})
+
+    def failing(*args, **kwargs):
+        raise provider_failure("CUDA out of memory")
+
+    monkeypatch.setattr(ort, "InferenceSession", failing)
+    with pytest.raises(ModelLoadError, match="CUDA out of memory") as caught:
+        create_session(path, SessionOptions(), bert_config(path.parent))
+    assert "corrupt" not in str(caught.value) and "provider" in str(caught.value)
+    assert fused.exists()  # nothing was wrong with it
