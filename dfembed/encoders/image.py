@@ -5,7 +5,9 @@ written with Pillow and numpy so no torch is needed: resize (shortest edge kept 
 the long edge truncated, or an exact size) with the config's resample filter, center crop
 (zero padding when the image is smaller than the crop), rescale, normalize with the
 config's mean and std, channels first, float32. CLIP, BiT/DINOv2, ViT, DeiT, SigLIP and
-ConvNeXT (``crop_pct``) configs are understood; others raise
+ConvNeXT (``crop_pct``) configs are understood (a key a config leaves out means what it
+means to that family's transformers processor: a DeiT config without ``do_center_crop``
+crops to 224); others raise
 :class:`~dfembed.errors.ModelLoadError` rather than embed with a silently different
 preprocessing.
 
@@ -25,8 +27,15 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import ModelLoadError
-from ..io.images import ImageInput, as_input, image_key, normalize_cell
+from ..errors import InputError, ModelLoadError
+from ..io.images import (
+    ImageInput,
+    ImageLoadError,
+    as_input,
+    decode,
+    image_key,
+    normalize_cell,
+)
 from .base import EncodeOptions, Encoder, Prepared
 from .text import l2_normalize, pool
 
@@ -34,9 +43,35 @@ from .text import l2_normalize, pool
 DEFAULT_IMAGE_BATCH = 32
 
 _FLOAT_TYPES = {"tensor(float)": np.float32, "tensor(float16)": np.float16}
-# Processor families and how an integer ``size`` and a missing ``resample`` read in each.
-_SQUARE_BY_DEFAULT = {"ViT": True, "DeiT": True, "Siglip": True, "CLIP": False, "Bit": False}
-_DEFAULT_RESAMPLE = {"ViT": 2, "DeiT": 3, "Siglip": 3, "CLIP": 3, "Bit": 3, "ConvNext": 2}
+#: Start of a PIL image's cache key. Keys of earlier versions (``pil\0``, mode, size, stored
+#: pixels) differ from it at the 4th byte, so what was stored under them is never served.
+_PIL_KEY = b"pil-rgb\0"
+
+
+@dataclass(frozen=True)
+class _Family:
+    """What one family of transformers image processors assumes for keys a config leaves out.
+
+    Read from the class attributes in transformers' ``models/*/image_processing_*.py``
+    (5.x): a missing key read any other way preprocesses differently from the model's own
+    processor, with no error to say so.
+    """
+
+    resample: int  # Pillow filter number
+    square: bool  # an integer ``size`` is height = width (else the shortest edge)
+    crop: bool = False  # do_center_crop
+    crop_size: int | None = None  # None: do_center_crop needs an explicit crop_size
+
+
+_FAMILIES = {
+    "CLIP": _Family(resample=3, square=False, crop=True, crop_size=224),
+    "Bit": _Family(resample=3, square=False, crop=True, crop_size=224),
+    "DeiT": _Family(resample=3, square=True, crop=True, crop_size=224),
+    "ViT": _Family(resample=2, square=True),
+    "Siglip": _Family(resample=3, square=False),
+    # bicubic since transformers 5 (4.x resized ConvNeXT bilinearly when no filter was named)
+    "ConvNext": _Family(resample=3, square=False),
+}
 
 
 @dataclass(frozen=True)
@@ -91,38 +126,13 @@ class ImageProcessor:
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> ImageProcessor:
         """Read a Hugging Face image-processor config (``preprocessor_config.json``)."""
-        kind = str(config.get("image_processor_type") or config.get("feature_extractor_type") or "")
-        family = re.sub(r"(ImageProcessor(Fast|Pil)?|FeatureExtractor)$", "", kind) or "CLIP"
-        if family not in _DEFAULT_RESAMPLE:
-            raise ModelLoadError(
-                f"Image processor {kind!r} is not supported (dfembed implements CLIP, BiT, ViT, "
-                "DeiT, SigLIP and ConvNeXT preprocessing); write the model's "
-                "preprocessor_config.json as one of those if its steps are the same."
-            )
-        resample = int(config.get("resample", _DEFAULT_RESAMPLE[family]))
-        shortest, size, crop = None, None, None
-        if config.get("do_resize", True):
-            raw = config.get("size")
-            if raw is None:
-                raise ModelLoadError("preprocessor_config.json has do_resize but no size.")
-            if family == "ConvNext":
-                edge = raw["shortest_edge"] if isinstance(raw, dict) else int(raw)
-                if edge < 384:  # ConvNeXT resizes to edge / crop_pct, then crops to edge
-                    shortest = int(edge / float(config.get("crop_pct", 224 / 256)))
-                    crop = (edge, edge)
-                else:
-                    size = (edge, edge)
-            elif isinstance(raw, int):
-                size, shortest = ((raw, raw), None) if _SQUARE_BY_DEFAULT[family] else (None, raw)
-            elif "shortest_edge" in raw:
-                shortest = int(raw["shortest_edge"])
-            elif "height" in raw and "width" in raw:
-                size = (int(raw["height"]), int(raw["width"]))
-            else:
-                raise ModelLoadError(f"Unsupported size {raw!r} in preprocessor_config.json.")
-        if family != "ConvNext" and config.get("do_center_crop", family in ("CLIP", "Bit")):
-            raw = config.get("crop_size", 224)
-            crop = (raw, raw) if isinstance(raw, int) else (int(raw["height"]), int(raw["width"]))
+        name = _family_name(config)
+        family = _FAMILIES[name]
+        if name == "ConvNext":
+            shortest, size, crop = _convnext_geometry(config)
+        else:
+            shortest, size = _resize_geometry(config, family)
+            crop = _crop_geometry(config, family)
         mean = std = None
         if config.get("do_normalize", True):
             if "image_mean" not in config or "image_std" not in config:
@@ -134,7 +144,7 @@ class ImageProcessor:
         return cls(
             shortest_edge=shortest,
             size=size,
-            resample=resample,
+            resample=int(config.get("resample", family.resample)),
             crop=crop,
             rescale=rescale if config.get("do_rescale", True) else None,
             mean=mean,
@@ -173,6 +183,74 @@ class ImageProcessor:
             std = np.asarray(self.std, dtype=np.float32)[:, None, None]
             pixels = (pixels - mean) / std
         return np.ascontiguousarray(pixels, dtype=np.float32)
+
+
+def _family_name(config: dict[str, Any]) -> str:
+    """The processor family a config names (CLIP when it names none, as old CLIP exports)."""
+    kind = str(config.get("image_processor_type") or config.get("feature_extractor_type") or "")
+    name = re.sub(r"(ImageProcessor(Fast|Pil)?|FeatureExtractor)$", "", kind) or "CLIP"
+    if name not in _FAMILIES:
+        raise ModelLoadError(
+            f"Image processor {kind!r} is not supported (dfembed implements CLIP, BiT, ViT, "
+            "DeiT, SigLIP and ConvNeXT preprocessing); write the model's "
+            "preprocessor_config.json as one of those if its steps are the same."
+        )
+    return name
+
+
+def _size(config: dict[str, Any]) -> int | dict[str, Any]:
+    """The config's ``size``, which a resize cannot do without."""
+    raw = config.get("size")
+    if raw is None:
+        raise ModelLoadError("preprocessor_config.json has do_resize but no size.")
+    return raw
+
+
+def _resize_geometry(
+    config: dict[str, Any], family: _Family
+) -> tuple[int | None, tuple[int, int] | None]:
+    """``(shortest_edge, size)`` of the resize step; both ``None`` without ``do_resize``."""
+    if not config.get("do_resize", True):
+        return None, None
+    raw = _size(config)
+    if isinstance(raw, int):
+        return (None, (raw, raw)) if family.square else (raw, None)
+    if "shortest_edge" in raw:
+        return int(raw["shortest_edge"]), None
+    if "height" in raw and "width" in raw:
+        return None, (int(raw["height"]), int(raw["width"]))
+    raise ModelLoadError(f"Unsupported size {raw!r} in preprocessor_config.json.")
+
+
+def _crop_geometry(config: dict[str, Any], family: _Family) -> tuple[int, int] | None:
+    """``(height, width)`` of the center crop, or ``None`` when the config does not crop."""
+    if not config.get("do_center_crop", family.crop):
+        return None
+    raw = config.get("crop_size", family.crop_size)
+    if raw is None:  # transformers raises too: there is no size to guess
+        raise ModelLoadError("preprocessor_config.json has do_center_crop but no crop_size.")
+    return (raw, raw) if isinstance(raw, int) else (int(raw["height"]), int(raw["width"]))
+
+
+def _convnext_geometry(
+    config: dict[str, Any],
+) -> tuple[int | None, tuple[int, int] | None, tuple[int, int] | None]:
+    """``(shortest_edge, size, crop)`` of ConvNeXT's own resize step.
+
+    Below 384 it resizes to ``edge / crop_pct`` and crops to ``edge``; from 384 on it
+    resizes to ``edge`` squared.
+    """
+    if not config.get("do_resize", True):
+        return None, None, None
+    raw = _size(config)
+    edge = raw.get("shortest_edge") if isinstance(raw, dict) else int(raw)
+    if edge is None:
+        raise ModelLoadError(
+            f"ConvNeXT preprocessing needs size as an int or a shortest_edge, not {raw!r}."
+        )
+    if edge < 384:
+        return int(edge / float(config.get("crop_pct", 224 / 256))), None, (edge, edge)
+    return None, (edge, edge), None
 
 
 def _channels(value) -> tuple[float, ...]:
@@ -259,9 +337,9 @@ class ImageEncoder(Encoder):
     def cache_key(self, item: Any) -> bytes | None:
         """An image's encoded bytes, never its name: a file rewritten in place is a new input.
 
-        A file and the same bytes in a cell are the same input; a PIL image is keyed by its
-        mode, size and pixels. ``None`` (never cached) for anything unreadable: the encoder
-        reports it.
+        A file and the same bytes in a cell are the same input; a PIL image is keyed by the
+        upright RGB pixels the model is given (see :func:`_pil_key`). ``None`` (never
+        cached) for anything unreadable: the encoder reports it.
         """
         source = item.source if isinstance(item, ImageInput) else item
         try:
@@ -276,8 +354,7 @@ class ImageEncoder(Encoder):
                     return handle.read()
             except OSError:
                 return None
-        header = f"pil\0{source.mode}\0{source.size}\0".encode()
-        return header + source.tobytes()
+        return _pil_key(item if isinstance(item, ImageInput) else source)
 
     def prepare(self, items: Sequence[Any], options: ImageOptions) -> Prepared:
         """Every image costs one unit of the budget; raw cells are read and checked here."""
@@ -313,3 +390,23 @@ class ImageEncoder(Encoder):
                 "dfembed.json."
             )
         return output.reshape(len(output), -1)
+
+
+def _pil_key(image: ImageInput | Any) -> bytes | None:
+    """A PIL image's cache key: size and pixels of its decoded upright RGB image.
+
+    The stored pixels are not enough: a palette, a transparency key or an EXIF orientation
+    change the picture without changing them, and keying on the decoded image cannot miss
+    a step that adding those to the key one by one could. It costs no second conversion in
+    the common path, where the reader's :class:`ImageInput` already holds the decoded image
+    (an RGB cell is used as it is, others are kept up to ``keep_bytes``). Measured on
+    640x480 images: an RGB key costs what it did (about 4 ms, mostly hashing); a palette
+    image's costs about 3 ms more (3 bytes a pixel to hash, not 1), next to about 300 ms
+    of DINOv2-small per image on 2 cores. Only images beyond ``keep_bytes`` and raw cells
+    given straight to the encoder are converted twice.
+    """
+    try:
+        rgb = image.rgb() if isinstance(image, ImageInput) else decode(image)
+    except (ImageLoadError, InputError):  # the encoder reports it
+        return None
+    return _PIL_KEY + f"{rgb.size}\0".encode() + rgb.tobytes()

@@ -15,9 +15,11 @@ Choices, each a documented behaviour:
   fetched. **bytes** (``bytearray``, ``memoryview``) are encoded image files. **PIL images**
   are used as they are. (Dask turns object columns into strings by default, which breaks
   bytes and PIL cells: a cell holding a PIL image's text gets a message saying so.)
-- **Colour**: any mode becomes RGB. Alpha (RGBA, LA, PA, transparent palettes) is composited
-  on a white background, as Hugging Face image processors do; 16-bit grayscale is scaled to
-  8 bits by its full range; CMYK uses Pillow's conversion (no ICC profile is applied).
+- **Colour**: any mode becomes RGB. Alpha (RGBA, LA, PA) and transparency keys (a
+  ``transparency`` entry in the image's ``info``: transparent palettes, and the tRNS colour
+  of RGB and grayscale PNGs, RGB ones included) are composited on a white background, as
+  Hugging Face image processors' ``convert_to_rgb`` does; 16-bit grayscale is scaled to 8
+  bits by its full range; CMYK uses Pillow's conversion (no ICC profile is applied).
 - **Orientation**: an EXIF orientation tag is applied, so images are embedded upright, as a
   viewer shows them. Animated images use their first frame.
 - **Decompression bombs**: an image with more pixels than ``PIL.Image.MAX_IMAGE_PIXELS``
@@ -140,9 +142,9 @@ def image_key(source: Any) -> Hashable:
 
 
 def to_rgb(image):
-    """An RGB copy of ``image`` (``image`` itself when already RGB); alpha goes on white."""
+    """An RGB copy of ``image`` (``image`` itself when RGB and opaque); alpha goes on white."""
     Image = _pil()
-    if image.mode == "RGB":
+    if image.mode == "RGB" and not _transparent(image):
         return image
     if image.mode in _SIXTEEN_BIT_MODES or image.mode == "I":
         pixels = np.asarray(image)
@@ -151,11 +153,16 @@ def to_rgb(image):
         image = Image.fromarray(np.clip(pixels, 0, 255).astype(np.uint8), "L")
     if image.mode == "La":  # premultiplied: Pillow converts it only to LA
         image = image.convert("LA")
-    if {"A", "a"} & set(image.getbands()) or "transparency" in image.info:
+    if _transparent(image):
         rgba = image.convert("RGBA")
         white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
         return Image.alpha_composite(white, rgba).convert("RGB")
     return image.convert("RGB")
+
+
+def _transparent(image) -> bool:
+    """An alpha band or a transparency key, where transformers' ``convert_to_rgb`` sees one."""
+    return bool({"A", "a"} & set(image.getbands())) or image.info.get("transparency") is not None
 
 
 def upright(image):

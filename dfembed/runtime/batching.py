@@ -29,10 +29,12 @@ def dedup(keys: Sequence[Hashable]) -> tuple[np.ndarray, np.ndarray]:
     """
     seen: dict[Hashable, int] = {}
     inverse = np.fromiter((seen.setdefault(k, len(seen)) for k in keys), np.intp, len(keys))
-    first = np.full(len(seen), -1, dtype=np.intp)
-    # reversed so the first occurrence wins
-    first[inverse[::-1]] = np.arange(len(keys) - 1, -1, -1)
-    return first, inverse
+    # Groups are numbered in order of first appearance, so an input starts a new group
+    # exactly where the running maximum of ``inverse`` grows. (Scattering positions into
+    # ``first`` instead would rely on which of repeated fancy-index writes NumPy keeps,
+    # which it does not specify.)
+    grows = np.diff(np.maximum.accumulate(inverse), prepend=-1) > 0
+    return np.flatnonzero(grows), inverse
 
 
 def plan_batches(

@@ -8,6 +8,7 @@ pooled (CLIP-style) and CNN outputs, and the registry entries through a local hu
 
 from __future__ import annotations
 
+import io
 import json
 import warnings
 from pathlib import Path
@@ -22,6 +23,8 @@ from dfembed import InputError, ModelLoadError, ModelSpec
 from dfembed.columns import dense_type
 from dfembed.encoders.image import DEFAULT_IMAGE_BATCH, ImageEncoder, ImageOptions, ImageProcessor
 from dfembed.encoders.load import build_encoder, get_encoder
+from dfembed.io.cache import digest, open_store, pack
+from dfembed.io.images import as_input
 from tests import hub_server
 
 hub = hub_server.hub
@@ -90,6 +93,19 @@ PROCESSORS = {
         {"size": {"shortest_edge": 224}, "crop_pct": 0.875, "resample": 3,
          "image_mean": [0.485, 0.456, 0.406], "image_std": [0.229, 0.224, 0.225]},
     ),
+    "deit without do_center_crop crops to 224": (
+        "DeiT",
+        {"size": {"height": 256, "width": 256}, "image_mean": [0.485, 0.456, 0.406],
+         "image_std": [0.229, 0.224, 0.225]},
+    ),
+    "siglip integer size is the shortest edge": (
+        "Siglip", {"size": 224, "image_mean": [0.5] * 3, "image_std": [0.5] * 3},
+    ),
+    "convnext without resample": (
+        "ConvNext",
+        {"size": {"shortest_edge": 224}, "image_mean": [0.485, 0.456, 0.406],
+         "image_std": [0.229, 0.224, 0.225]},
+    ),
     "crop larger than the image pads": (
         "CLIP",
         {"do_resize": False, "crop_size": {"height": 320, "width": 480},
@@ -117,6 +133,24 @@ def test_unknown_processors_are_refused_not_guessed():
             ImageProcessor.from_config({"image_processor_type": kind})
     with pytest.raises(ModelLoadError, match="image_mean"):
         ImageProcessor.from_config({"size": {"shortest_edge": 224}, "do_normalize": True})
+
+
+def test_keys_a_config_leaves_out_read_as_in_that_familys_processor():
+    mean_std = {"image_mean": [0.5] * 3, "image_std": [0.5] * 3}
+    deit = {"image_processor_type": "DeiTImageProcessor", "size": 256, **mean_std}
+    assert ImageProcessor.from_config(deit).crop == (224, 224)  # transformers' DeiT crops
+    assert ImageProcessor.from_config({**deit, "do_center_crop": False}).crop is None
+    assert ImageProcessor.from_config(deit).size == (256, 256)
+    siglip = {"image_processor_type": "SiglipImageProcessor", "size": 224, **mean_std}
+    assert ImageProcessor.from_config(siglip).shortest_edge == 224
+    convnext = {"image_processor_type": "ConvNextImageProcessor", "size": 224, **mean_std}
+    assert ImageProcessor.from_config(convnext).resample == 3
+    for kind in ("ViT", "Siglip"):  # no crop size to fall back on: transformers raises too
+        config = {"image_processor_type": f"{kind}ImageProcessor", "size": 224, **mean_std}
+        with pytest.raises(ModelLoadError, match="no crop_size"):
+            ImageProcessor.from_config({**config, "do_center_crop": True})
+    with pytest.raises(ModelLoadError, match="shortest_edge"):
+        ImageProcessor.from_config({**convnext, "size": {"height": 224, "width": 224}})
 
 
 def test_batch_size_none_means_the_image_default():
@@ -384,6 +418,55 @@ def test_registry_image_models_download_and_read_their_pooled_output(
         np.testing.assert_allclose(m[0], expected(photos["coffee"]), atol=1e-5)
         np.testing.assert_allclose(m[2], expected(photos["chelsea"]), atol=1e-5)
         assert set(hub.file_gets(repo)) == {"model.onnx", "preprocessor_config.json", "config.json"}
+
+
+def _palette_image(colours: list[tuple[int, int, int]]) -> Image.Image:
+    """A 32x32 palette image whose pixel indices do not depend on ``colours``."""
+    indices = (np.arange(32 * 32, dtype=np.uint8) % len(colours)).reshape(32, 32)
+    image = Image.fromarray(indices, "P")
+    image.putpalette([channel for colour in colours for channel in colour])
+    return image
+
+
+def _turned_half_round(image: Image.Image) -> Image.Image:
+    """``image`` with the same stored pixels and an EXIF tag saying to turn it 180 degrees."""
+    exif = Image.Exif()
+    exif[0x0112] = 3
+    buffer = io.BytesIO()
+    image.save(buffer, "PNG", exif=exif)
+    return Image.open(io.BytesIO(buffer.getvalue()))
+
+
+def test_pil_cache_keys_follow_the_picture_the_model_sees(encoder):
+    warm = _palette_image([(255, 0, 0), (255, 255, 0)])
+    cold = _palette_image([(0, 0, 255), (0, 255, 255)])  # same indices, other palette
+    see_through = warm.copy()
+    see_through.info["transparency"] = 0
+    rgb = warm.convert("RGB")
+    keys = [encoder.cache_key(x) for x in (warm, cold, see_through, _turned_half_round(rgb))]
+    assert len(set(keys)) == 4
+    assert encoder.cache_key(rgb) == keys[0]  # the same decoded pixels: the same input
+    item = as_input(warm)
+    assert encoder.cache_key(item) == keys[0]
+    item.release()  # decoded again from the source when the reader did not keep it
+    assert encoder.cache_key(item) == keys[0]
+
+
+def test_the_cache_serves_each_pil_image_its_own_vector(encoder, photos, vectors, tmp_path):
+    warm = _palette_image([(255, 0, 0), (255, 255, 0)])
+    cold = _palette_image([(0, 0, 255), (0, 255, 255)])
+    options = ImageOptions()
+    expected = encoder.encode([warm, cold], options)
+    for image, want in zip((warm, cold), expected, strict=True):
+        got = encoder.encode([image], options, cache=tmp_path)[0]
+        np.testing.assert_allclose(got, want, atol=1e-6)
+    # an entry stored under the key format of earlier versions is never served
+    chelsea = photos["chelsea"]
+    old_key = f"pil\0{chelsea.mode}\0{chelsea.size}\0".encode() + chelsea.tobytes()
+    store = open_store(tmp_path, encoder.kind, *encoder.cache_namespace(options))
+    store.put([(digest(old_key), pack(-vectors["chelsea"], True))])
+    got = encoder.encode([chelsea], options, cache=tmp_path)[0]
+    np.testing.assert_allclose(got, vectors["chelsea"], atol=1e-6)
 
 
 def test_encoder_takes_raw_cells_too(encoder, photos, vectors, tmp_path):

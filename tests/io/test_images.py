@@ -93,6 +93,21 @@ def test_alpha_is_composited_on_white():
     np.testing.assert_array_equal(np.asarray(to_rgb(palette))[0, 0], [255, 255, 255])
 
 
+def test_an_rgb_transparency_colour_key_is_composited_on_white():
+    """An RGB PNG's tRNS colour is transparent, as in transformers' ``convert_to_rgb``."""
+    pixels = np.array([[[10, 20, 30], [200, 100, 50]]], dtype=np.uint8)
+    keyed = Image.fromarray(pixels, "RGB")
+    keyed.info["transparency"] = (10, 20, 30)
+    expected = [[[255, 255, 255], [200, 100, 50]]]
+    np.testing.assert_array_equal(np.asarray(to_rgb(keyed)), expected)
+    assert keyed.info["transparency"] == (10, 20, 30)  # the cell itself is left as it was
+    data = _encoded(Image.fromarray(pixels, "RGB"), transparency=(10, 20, 30))
+    _, items = read_images(pd.Series([data, keyed]), "img")
+    for item in items:
+        np.testing.assert_array_equal(_pixels(item), expected)
+    assert items[1].image is not keyed  # a converted copy, not the cell
+
+
 def test_sixteen_bit_grayscale_is_scaled_not_clipped():
     deep = Image.fromarray(np.array([[0, 32896, 65535]], dtype=np.uint16))
     assert deep.mode.startswith("I;16")

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from dfembed.runtime import batching
 from dfembed.runtime.batching import dedup, plan_batches, run_batched
 
 
@@ -48,3 +50,43 @@ def test_run_batched_returns_outputs_in_input_order(lengths):
 def test_object_outputs_are_gathered():
     out = run_batched(np.array([3, 1, 2]), lambda pos: [f"item{p}" for p in pos], token_budget=4)
     assert out.tolist() == ["item0", "item1", "item2"]
+
+
+class _FirstWriteWins(np.ndarray):
+    """An array whose fancy assignment keeps the first of repeated writes to one index.
+
+    NumPy does not say which of repeated writes wins; it happens to keep the last today.
+    """
+
+    def __setitem__(self, index, value) -> None:
+        index = np.asarray(index)
+        if index.dtype.kind not in "iu" or index.ndim != 1:
+            return super().__setitem__(index, value)
+        value = np.broadcast_to(value, index.shape)
+        _, keep = np.unique(index, return_index=True)  # documented: first occurrences
+        super().__setitem__(index[keep], value[keep])
+
+
+class _NumpyKeepingFirstWrites:
+    """numpy, but the arrays it allocates keep the first of repeated fancy writes."""
+
+    def __getattr__(self, name: str):
+        return getattr(np, name)
+
+    @staticmethod
+    def full(*args, **kwargs) -> np.ndarray:
+        return np.full(*args, **kwargs).view(_FirstWriteWins)
+
+    @staticmethod
+    def empty(*args, **kwargs) -> np.ndarray:
+        return np.empty(*args, **kwargs).view(_FirstWriteWins)
+
+
+@given(st.lists(st.sampled_from(["a", "b", "c", "", "dd"]), max_size=50))
+def test_dedup_keeps_first_occurrences_whichever_repeated_write_numpy_keeps(keys):
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(batching, "np", _NumpyKeepingFirstWrites())
+        first, inverse = dedup(keys)
+    distinct = list(dict.fromkeys(keys))  # in order of first appearance
+    assert first.tolist() == [keys.index(k) for k in distinct]
+    assert inverse.tolist() == [distinct.index(k) for k in keys]
