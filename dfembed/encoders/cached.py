@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from ..io.cache import digest, open_store, pack, unpack
+from ..io.cache import digest, open_store, pack
 from .base import EncodeOptions, Encoder, OnBatch
 
 #: Misses embedded (and stored) per chunk: large enough that batching by length still
@@ -32,23 +32,24 @@ def encode_cached(
     """Outputs of distinct ``items``, read from the cache in ``folder`` where stored.
 
     Rows served by the cache are reported to ``on_batch`` as rows with no tokens and no
-    model time, so progress bars still reach the total.
+    model time, so progress bars still reach the total. Damaged rows count as misses (see
+    :meth:`~dfembed.io.cache.CacheStore.lookup`): embedded again and stored over.
     """
     namespace, about = encoder.cache_namespace(options)
     store = open_store(folder, encoder.kind, namespace, about)
     keys = [encoder.cache_key(item) for item in items]
     digests = [None if key is None else digest(key) for key in keys]
-    found = store.get([d for d in digests if d is not None])
+    found = store.lookup([d for d in digests if d is not None])
 
     values: list[Any] = [None] * len(items)
     numeric: bool | None = None
     missing: list[int] = []
     for i, key in enumerate(digests):
-        blob = found.get(key) if key is not None else None
-        if blob is None:
+        hit = found.get(key) if key is not None else None
+        if hit is None:
             missing.append(i)
         else:
-            values[i], numeric = unpack(blob)
+            values[i], numeric = hit
     hits = len(items) - len(missing)
     if hits and on_batch is not None:
         on_batch(hits, 0, 0.0)

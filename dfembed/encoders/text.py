@@ -43,9 +43,8 @@ class TokenEncoder(Encoder):
     def tokenize(self, texts: Sequence[str], options: TextOptions) -> Prepared:
         """Token rows (:class:`~dfembed.encoders.tokens.TokenRows`) of the prefixed texts."""
         limit = min(options.max_length or self.info.max_length, self.info.max_length)
-        self.tokenizer.with_max_length(limit)
         prefix = self.info.query_prefix if options.query else self.info.document_prefix
-        rows = self.tokenizer.encode(texts, prefix=prefix or "")
+        rows = self.tokenizer.encode(texts, prefix=prefix or "", max_length=limit)
         return Prepared(lengths=rows.lengths, data=rows)
 
     def prepare(self, items: Sequence[str], options: TextOptions) -> Prepared:

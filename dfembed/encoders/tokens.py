@@ -9,18 +9,25 @@ only their ids (and type ids, when any is not 0) are kept, in flat arrays (:clas
 from __future__ import annotations
 
 import itertools
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ..errors import ModelLoadError
 
+if TYPE_CHECKING:
+    from tokenizers import Tokenizer
+
 #: More characters per token than any real text averages (English is ~4).
 _CHARS_PER_TOKEN = 16
 #: Texts per ``encode_batch`` call: only this many ``Encoding`` objects live at once.
 CHUNK_TEXTS = 1024
+#: Tokenizer copies kept per :class:`TextTokenizer` for lengths other than its default.
+_COPIES = 8
 
 
 def _prefix(text: str, cap: int) -> str:
@@ -34,6 +41,28 @@ def _prefix(text: str, cap: int) -> str:
 def _flat(rows: Sequence[Sequence[int]], total: int) -> np.ndarray:
     """The rows' integers one after the other, as one int32 array of ``total`` values."""
     return np.fromiter(itertools.chain.from_iterable(rows), np.int32, total)
+
+
+def _encode_truncated(tokenizer: Tokenizer, texts: Sequence[str], max_length: int) -> list:
+    """Encode only a prefix of long texts: the rest would be truncated away anyway.
+
+    ``tokenizers`` encodes a whole text before truncating it, so a 100k-character text
+    costs memory and time for tokens that are thrown away. A whitespace-cut prefix of
+    ``_CHARS_PER_TOKEN`` characters per window token fills the window for any real text;
+    a prefix that does not is encoded again in full, so results never change.
+    ``tokenizer`` must truncate to ``max_length``.
+    """
+    cap = max_length * _CHARS_PER_TOKEN
+    cut = [_prefix(text, cap) for text in texts]
+    encodings = tokenizer.encode_batch(cut, add_special_tokens=True)
+    redo = [
+        i for i, enc in enumerate(encodings) if cut[i] is not texts[i] and len(enc.ids) < max_length
+    ]
+    if redo:
+        whole = tokenizer.encode_batch([texts[i] for i in redo], add_special_tokens=True)
+        for i, enc in zip(redo, whole, strict=True):
+            encodings[i] = enc
+    return encodings
 
 
 @dataclass(frozen=True, eq=False)
@@ -133,6 +162,12 @@ class TextTokenizer:
     """A model's ``tokenizer.json``, truncating to a maximum length and never padding.
 
     Padding happens per batch in :func:`feed`, to the longest row of that batch only.
+
+    Truncation is state of a ``tokenizers.Tokenizer``, and one encoder (so one of these) is
+    shared by every thread of a process. Setting it on one shared tokenizer let a thread
+    encode with another thread's length, so each length gets its own copy, made once and
+    never changed: threads encode in parallel (``encode_batch`` releases the GIL) with no
+    lock around encoding.
     """
 
     def __init__(self, path: Path | None, max_length: int, vocab_size: int | None = None):
@@ -149,8 +184,12 @@ class TextTokenizer:
         except Exception as exc:
             raise ModelLoadError(f"{path} is not a valid tokenizers file: {exc}") from exc
         self.tokenizer.no_padding()
+        #: The default window; ``self.tokenizer`` truncates to it and is never changed again.
         self.max_length = max_length
         self.tokenizer.enable_truncation(max_length)
+        self._copies: dict[int, Tokenizer] = {}
+        self._copies_lock = threading.Lock()
+        self._thread = threading.local()
         self.pad_id = self._pad_id()
         vocab = self.tokenizer.get_vocab_size()
         if vocab_size is not None and vocab > vocab_size:
@@ -167,51 +206,67 @@ class TextTokenizer:
         return 0
 
     def with_max_length(self, max_length: int) -> None:
-        """Change truncation (capped by the model's own limit by the caller)."""
-        if max_length != self.max_length:
-            self.tokenizer.enable_truncation(max_length)
-            self.max_length = max_length
+        """Truncate the calling thread's next :meth:`encode` calls to ``max_length`` tokens.
+
+        Per thread, so threads sharing this tokenizer cannot change each other's window.
+        The caller caps it by the model's own limit; ``encode(max_length=...)`` says the
+        same for one call.
+        """
+        self._thread.max_length = max_length
+
+    def _window(self, max_length: int | None) -> int:
+        """The length to truncate to: ``max_length``, else this thread's, else the default."""
+        return max_length or getattr(self._thread, "max_length", None) or self.max_length
+
+    def _truncating(self, max_length: int) -> Tokenizer:
+        """The ``tokenizers.Tokenizer`` truncating to ``max_length``: never changed once made.
+
+        Copies (~40 ms and a few MB each for a BERT vocabulary) are kept for the last
+        :data:`_COPIES` lengths; a thread still encoding with an evicted one keeps its own
+        reference, so evicting is safe.
+        """
+        if max_length == self.max_length:
+            return self.tokenizer
+        copy = self._copies.get(max_length)
+        if copy is not None:
+            return copy
+        with self._copies_lock:
+            copy = self._copies.get(max_length)
+            if copy is None:
+                copy = type(self.tokenizer).from_str(self.tokenizer.to_str())
+                copy.enable_truncation(max_length)
+                if len(self._copies) >= _COPIES:
+                    del self._copies[next(iter(self._copies))]
+                self._copies[max_length] = copy
+        return copy
 
     def encode(
-        self, texts: Sequence[str], pairs: Sequence[str] | None = None, prefix: str = ""
+        self,
+        texts: Sequence[str],
+        pairs: Sequence[str] | None = None,
+        prefix: str = "",
+        max_length: int | None = None,
     ) -> TokenRows:
         """Token rows of ``prefix + text`` per text, or of ``(pair, text)`` when ``pairs`` is given.
 
-        Texts are tokenized :data:`CHUNK_TEXTS` at a time, so ``Encoding`` objects (and the
-        prefixed copies of the texts) only exist for one chunk; only their ids are kept.
+        Rows are truncated to ``max_length`` tokens (default: the length this thread set
+        with :meth:`with_max_length`, else the model's). Texts are tokenized
+        :data:`CHUNK_TEXTS` at a time, so ``Encoding`` objects (and the prefixed copies of
+        the texts) only exist for one chunk; only their ids are kept.
         """
+        window = self._window(max_length)
+        tokenizer = self._truncating(window)
         parts = []
         for start in range(0, len(texts), CHUNK_TEXTS):
             chunk = texts[start : start + CHUNK_TEXTS]
             if pairs is None:
-                encodings = self._encode_truncated([prefix + t for t in chunk] if prefix else chunk)
+                chunk = [prefix + t for t in chunk] if prefix else chunk
+                encodings = _encode_truncated(tokenizer, chunk, window)
             else:
                 both = zip(pairs[start : start + CHUNK_TEXTS], chunk, strict=False)
-                encodings = self.tokenizer.encode_batch(list(both), add_special_tokens=True)
+                encodings = tokenizer.encode_batch(list(both), add_special_tokens=True)
             parts.append(TokenRows.from_encodings(encodings))
         return TokenRows.concat(parts)
-
-    def _encode_truncated(self, texts: Sequence[str]) -> list:
-        """Encode only a prefix of long texts: the rest would be truncated away anyway.
-
-        ``tokenizers`` encodes a whole text before truncating it, so a 100k-character text
-        costs memory and time for tokens that are thrown away. A whitespace-cut prefix of
-        ``_CHARS_PER_TOKEN`` characters per window token fills the window for any real text;
-        a prefix that does not is encoded again in full, so results never change.
-        """
-        cap = self.max_length * _CHARS_PER_TOKEN
-        cut = [_prefix(text, cap) for text in texts]
-        encodings = self.tokenizer.encode_batch(cut, add_special_tokens=True)
-        redo = [
-            i
-            for i, enc in enumerate(encodings)
-            if cut[i] is not texts[i] and len(enc.ids) < self.max_length
-        ]
-        if redo:
-            whole = self.tokenizer.encode_batch([texts[i] for i in redo], add_special_tokens=True)
-            for i, enc in zip(redo, whole, strict=True):
-                encodings[i] = enc
-        return encodings
 
     def token_id(self, token: str) -> int | None:
         return self.tokenizer.token_to_id(token)

@@ -15,12 +15,18 @@ Values are packed without pickle, so a cache file cannot run code when read:
 - ``R`` a row of a numeric output (a dense vector, a score): dtype, shape, bytes;
 - ``A`` one array output (a late-interaction matrix);
 - ``T`` a tuple of arrays (a sparse vector's indices and values).
+
+A file SQLite cannot read raises :class:`~dfembed.errors.CacheError`. A single row whose
+bytes do not unpack (a disk error, another program writing to the file) is a miss instead:
+:meth:`CacheStore.lookup` deletes it, so its input is embedded again and stored in its place,
+and logs one warning with the count.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import sqlite3
 import struct
@@ -32,6 +38,8 @@ from typing import Any
 import numpy as np
 
 from ..errors import CacheError
+
+log = logging.getLogger("dfembed")
 
 CACHE_ENV = "DFEMBED_CACHE"
 #: Inputs per ``SELECT ... IN (...)``: below SQLite's default limit of bound parameters.
@@ -109,20 +117,35 @@ def pack(value: Any, row: bool) -> bytes | None:
     raise TypeError(f"Cannot cache an output of type {type(value).__name__}.")
 
 
-def unpack(blob: bytes) -> tuple[Any, bool]:
-    """One output from :func:`pack`'s bytes, and whether it is a row of a numeric output."""
-    view = memoryview(blob)
+def _unpack_value(view: memoryview) -> tuple[Any, bool, int]:
+    """The output packed at the start of ``view``, whether it is a row, and where it ends."""
     tag = bytes(view[:1])
     if tag in (b"R", b"A"):
-        value, _ = _unpack_array(view, 1)
-        return value, tag == b"R"
+        value, end = _unpack_array(view, 1)
+        return value, tag == b"R", end
     if tag == b"T":
         at, parts = 2, []
         for _ in range(view[1]):
             part, at = _unpack_array(view, at)
             parts.append(part)
-        return tuple(parts), False
-    raise ValueError(f"unknown cache entry tag {tag!r}")
+        return tuple(parts), False, at
+    raise ValueError(f"unknown tag {tag!r}")
+
+
+def unpack(blob: bytes) -> tuple[Any, bool]:
+    """One output from :func:`pack`'s bytes, and whether it is a row of a numeric output.
+
+    Raises :class:`CacheError` for bytes that are not one whole packed output (a damaged
+    row), never a bare ``ValueError``.
+    """
+    try:
+        view = memoryview(blob)
+        value, row, end = _unpack_value(view)
+        if end != len(view):
+            raise ValueError(f"{len(view)} bytes where the entry takes {end}")
+    except (ValueError, TypeError, IndexError, struct.error) as exc:
+        raise CacheError(f"A damaged cache entry: {exc}.") from exc
+    return value, row
 
 
 # -------------------------------------------------------------------------------- storage
@@ -181,14 +204,46 @@ class CacheStore:
                 raise self._error(exc) from exc
         return found
 
+    def lookup(self, keys: Sequence[bytes]) -> dict[bytes, tuple[Any, bool]]:
+        """The unpacked outputs (see :func:`unpack`) of those ``keys`` that are in the cache.
+
+        Damaged rows are left out, so their inputs are embedded again, and deleted, so the
+        new outputs are stored in their place; one warning gives their count. Only an
+        unreadable file raises :class:`CacheError`: a bad row costs one recomputation.
+        """
+        found: dict[bytes, tuple[Any, bool]] = {}
+        damaged: list[bytes] = []
+        for key, blob in self.get(keys).items():
+            try:
+                found[key] = unpack(blob)
+            except CacheError:
+                damaged.append(key)
+        if damaged:
+            self.delete(damaged)
+            log.warning(
+                "%d damaged rows in the embedding cache %s were dropped and are embedded "
+                "again. If this keeps happening, check the disk, or delete the file.",
+                len(damaged),
+                self.path,
+            )
+        return found
+
     def put(self, entries: Sequence[tuple[bytes, bytes]]) -> None:
         """Add outputs in one transaction (an input already stored keeps its first output)."""
-        if not entries:
+        self._write("INSERT OR IGNORE INTO entries VALUES (?, ?)", entries)
+
+    def delete(self, keys: Sequence[bytes]) -> None:
+        """Remove the rows of ``keys`` in one transaction."""
+        self._write("DELETE FROM entries WHERE key = ?", [(key,) for key in keys])
+
+    def _write(self, statement: str, rows: Sequence[tuple[bytes, ...]]) -> None:
+        """Run ``statement`` once per row, all in one transaction."""
+        if not rows:
             return
         with closing(self._connect()) as conn:
             try:
                 conn.execute("BEGIN IMMEDIATE")
-                conn.executemany("INSERT OR IGNORE INTO entries VALUES (?, ?)", entries)
+                conn.executemany(statement, rows)
                 conn.execute("COMMIT")
             except sqlite3.Error as exc:
                 if conn.in_transaction:

@@ -9,8 +9,9 @@ query/document prefixes. Local folders describe themselves the same way through 
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, fields, replace
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
+from typing import Any, get_args, get_type_hints
 
 import pandas as pd
 
@@ -24,6 +25,10 @@ TOKENIZER_FILES = (
     "config.json",
 )
 DESCRIPTOR = "dfembed.json"
+#: The kinds of model dfembed runs: one ``df.embed.<kind>`` method (and encoder) each.
+KINDS = ("text", "sparse", "late_interaction", "image", "rerank")
+#: Least value of the whole-number fields of a model description.
+_INT_MINIMUM = {"dim": 0, "max_length": 1}
 
 
 @dataclass(frozen=True)
@@ -79,7 +84,12 @@ class ModelInfo:
     language: str = ""
 
     def files(self) -> list[str]:
-        """The repository files this model needs; nothing else is ever downloaded."""
+        """The repository files this model needs, as known before its graph is read.
+
+        The graph may name other external weight files (``model.onnx.data``, ...):
+        :meth:`dfembed.models.hub.ResolvedModel.files` adds them. Nothing else is ever
+        downloaded.
+        """
         graph = [self.onnx_file, self.onnx_file + "_data"] if self.onnx_file else []
         needed = [*graph, *TOKENIZER_FILES, DESCRIPTOR]
         if self.kind == "image":
@@ -335,19 +345,13 @@ def list_models(kind: str | None = None) -> pd.DataFrame:
 def info_from_folder(folder: Path, base: ModelInfo) -> ModelInfo:
     """Describe a model folder, starting from ``base`` (a registry entry or defaults).
 
-    A ``dfembed.json`` in the folder overrides any field. Otherwise, for folders that are not
-    in the registry, sentence-transformers' files say the pooling, width and maximum length.
+    A ``dfembed.json`` in the folder overrides any field (a value of the wrong type is a
+    :class:`ModelLoadError`). Otherwise, for folders that are not in the registry,
+    sentence-transformers' files say the pooling, width and maximum length.
     """
     descriptor = folder / DESCRIPTOR
     if descriptor.exists():
-        known = {f.name for f in fields(ModelInfo)}
-        try:
-            data = json.loads(descriptor.read_text())
-        except ValueError as exc:
-            raise ModelLoadError(
-                f"{descriptor} is not valid JSON ({exc}); fix or delete it."
-            ) from exc
-        return replace(base, **{k: v for k, v in data.items() if k in known})
+        return replace(base, **_read_descriptor(descriptor))
     if base.repo is not None:
         return base
     info = base
@@ -363,6 +367,61 @@ def info_from_folder(folder: Path, base: ModelInfo) -> ModelInfo:
     if hidden and not info.dim:
         info = replace(info, dim=int(hidden))
     return info
+
+
+def _read_descriptor(path: Path) -> dict[str, Any]:
+    """The :class:`ModelInfo` fields a ``dfembed.json`` sets, each checked against its type.
+
+    Checked because a wrong type fails far from its cause, or not at all (``"false"`` is a
+    true string). Keys that are not fields (notes of the tool that wrote the file) are
+    ignored, and so is ``null`` for a field that cannot be ``None``: the field keeps its
+    default (image models say ``"max_length": null``).
+    """
+    try:
+        data = json.loads(path.read_text())
+    except ValueError as exc:
+        raise ModelLoadError(f"{path} is not valid JSON ({exc}); fix or delete it.") from exc
+    if not isinstance(data, dict):
+        raise ModelLoadError(
+            f"{path} holds a JSON {type(data).__name__}, not a JSON object: write it as "
+            '{"field": value, ...}, e.g. {"kind": "text", "dim": 384}.'
+        )
+    hints = get_type_hints(ModelInfo)
+    checked = {}
+    for name, value in data.items():
+        if name not in hints or (value is None and type(None) not in get_args(hints[name])):
+            continue
+        _check_field(path, name, value, hints[name])
+        checked[name] = value
+    return checked
+
+
+def _check_field(path: Path, name: str, value: Any, hint: Any) -> None:
+    """Raise :class:`ModelLoadError` unless ``value`` is a valid ``name`` of type ``hint``."""
+    types = get_args(hint) or (hint,)
+    valid = isinstance(value, types) and (bool in types or not isinstance(value, bool))
+    if valid and name == "kind":
+        valid = value in KINDS
+    elif valid and name in _INT_MINIMUM:
+        valid = value >= _INT_MINIMUM[name]
+    if not valid:
+        raise ModelLoadError(
+            f'{path}: "{name}" must be {_expected(name, types)}, not {json.dumps(value)}. '
+            "Fix that value (JSON numbers, true and false take no quotes), or delete the "
+            "line to use the default."
+        )
+
+
+def _expected(name: str, types: tuple[type, ...]) -> str:
+    """What a valid value of field ``name`` is, in words."""
+    if name == "kind":
+        return "one of " + ", ".join(f'"{k}"' for k in KINDS)
+    if bool in types:
+        return "true or false"
+    if int in types:
+        least = _INT_MINIMUM.get(name)
+        return "a whole number" + ("" if least is None else f", {least} or more")
+    return "a string or null" if type(None) in types else "a string"
 
 
 def _read_json(path: Path) -> dict:

@@ -21,7 +21,8 @@ from PIL import Image, ImageOps
 import dfembed
 from dfembed import InputError, ModelLoadError, ModelSpec
 from dfembed.columns import dense_type
-from dfembed.encoders.image import DEFAULT_IMAGE_BATCH, ImageEncoder, ImageOptions, ImageProcessor
+from dfembed.encoders.image import DEFAULT_IMAGE_BATCH, ImageEncoder, ImageOptions
+from dfembed.encoders.image_processor import ImageProcessor
 from dfembed.encoders.load import build_encoder, get_encoder
 from dfembed.io.cache import digest, open_store, pack
 from dfembed.io.images import as_input
