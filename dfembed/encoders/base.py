@@ -14,6 +14,7 @@ import numpy as np
 
 from ..errors import ModelLoadError
 from ..models.hub import ResolvedModel
+from ..models.registry import output_to_read
 from ..runtime.batching import DEFAULT_TOKEN_BUDGET, dedup, run_batched
 
 OnBatch = Callable[[int, int, float], None]
@@ -199,9 +200,5 @@ class Encoder(abc.ABC):
             ) from exc
 
     def output_name(self) -> str:
-        if self.info.output_name:
-            return self.info.output_name
-        for preferred in ("last_hidden_state", "token_embeddings"):
-            if preferred in self.output_names:
-                return preferred
-        return self.output_names[0]
+        """The graph output this encoder reads (one rule for every kind: the registry's)."""
+        return output_to_read(self.info, self.output_names)

@@ -104,11 +104,6 @@ class ImageEncoder(Encoder):
     def dim(self) -> int:
         return self.info.dim
 
-    def output_name(self) -> str:
-        if not self.info.output_name and self.info.pooling == "none":
-            return self.output_names[0]
-        return super().output_name()
-
     def dedup_key(self, item: Any):
         if isinstance(item, ImageInput):
             return item.key

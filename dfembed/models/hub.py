@@ -21,7 +21,8 @@ from pathlib import Path, PurePosixPath
 from ..errors import ModelLoadError, ModelNotFoundError
 from ..runtime.graphs import external_data_files
 from ..spec import ModelSpec
-from .registry import ModelInfo, info_from_folder, lookup
+from .descriptor import info_from_folder, with_graph_width
+from .registry import ModelInfo, lookup
 from .verify import verify_snapshot
 
 #: Where an unknown hub repository may keep its ONNX graph, in order of preference.
@@ -254,7 +255,8 @@ def _hub_onnx_files(folder: Path, spec: ModelSpec) -> list[str] | None:
 def _from_folder(
     folder: Path, known: ModelInfo | None, spec: ModelSpec, *, local: bool = False
 ) -> ResolvedModel:
-    """Describe a folder (its dfembed.json overrides the registry) and check its ONNX file."""
+    """Describe a folder (its dfembed.json overrides the registry) and check its ONNX file,
+    which says the vectors' width where nothing else does."""
     if known is None:
         present = [c for c in ONNX_CANDIDATES if (folder / c).exists()]
         base = ModelInfo(name=spec.model, kind=spec.kind, onnx_file=(present or ["model.onnx"])[0])
@@ -277,4 +279,6 @@ def _from_folder(
         else:
             hint = " Export the model to ONNX first (e.g. with optimum or torch.onnx)."
         raise ModelNotFoundError(f"No ONNX file {info.onnx_file!r} in {folder}.{hint}")
+    if info.onnx_file:  # a column's dtype needs the width before any row is embedded
+        model = ResolvedModel(folder, with_graph_width(info, model.onnx_path), local)
     return model

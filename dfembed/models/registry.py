@@ -3,19 +3,15 @@
 This is the one place that knows a model's files and post-processing: which ONNX file,
 which tokenizer files, the output to read, pooling, normalization, maximum length and
 query/document prefixes. Local folders describe themselves the same way through a
-``dfembed.json`` file (see :func:`info_from_folder`).
+``dfembed.json`` file (read and checked by :mod:`dfembed.models.descriptor`).
 """
 
 from __future__ import annotations
 
-import json
-from dataclasses import asdict, dataclass, replace
-from pathlib import Path
-from typing import Any, get_args, get_type_hints
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, fields
 
 import pandas as pd
-
-from ..errors import ModelLoadError
 
 #: Files other than the ONNX graph that a text model may need; only these are downloaded.
 TOKENIZER_FILES = (
@@ -27,8 +23,18 @@ TOKENIZER_FILES = (
 DESCRIPTOR = "dfembed.json"
 #: The kinds of model dfembed runs: one ``df.embed.<kind>`` method (and encoder) each.
 KINDS = ("text", "sparse", "late_interaction", "image", "rerank")
-#: Least value of the whole-number fields of a model description.
-_INT_MINIMUM = {"dim": 0, "max_length": 1}
+#: The ``pooling`` values each kind runs. Late interaction and rerank read per-token
+#: vectors or logits as they are. For sparse models only ``bm25`` changes the encoder: any
+#: other value runs the graph as SPLADE, and ``""`` says just that (no pooling of its own).
+POOLINGS: dict[str, tuple[str, ...]] = {
+    "text": ("mean", "cls", "none"),
+    "sparse": ("splade", "bm25", ""),
+    "late_interaction": ("none",),
+    "image": ("cls", "mean", "none"),
+    "rerank": ("none",),
+}
+#: Kinds whose outputs are vectors of one fixed width: their column's dtype needs ``dim``.
+SIZED_KINDS = ("text", "late_interaction", "image")
 
 
 @dataclass(frozen=True)
@@ -46,10 +52,12 @@ class ModelInfo:
     onnx_file
         Path of the ONNX graph inside the repository or folder.
     dim
-        Width of the output vectors (0 where it does not apply, e.g. sparse).
+        Width of the output vectors (0 where it does not apply, e.g. sparse). A folder
+        that does not say it gets it from its graph's declared output shape.
     pooling
         ``mean`` (masked mean over tokens), ``cls`` (first token), ``none`` (already pooled
-        or per-token output), ``splade`` (max over tokens of log1p(relu(logits))).
+        or per-token output), ``splade`` (max over tokens of log1p(relu(logits))), ``bm25``;
+        :data:`POOLINGS` says which each kind runs.
     normalize
         L2-normalize each output vector.
     max_length
@@ -333,101 +341,36 @@ def lookup(name: str) -> ModelInfo | None:
 
 
 def list_models(kind: str | None = None) -> pd.DataFrame:
-    """The registry as a DataFrame, one row per model, optionally of one kind."""
+    """The registry as a DataFrame, one row per model, optionally of one kind.
+
+    Raises
+    ------
+    ValueError
+        ``kind`` is not one of :data:`KINDS` (a misspelt kind would list nothing).
+    """
+    if kind is not None and kind not in KINDS:
+        raise ValueError(
+            f"Unknown model kind {kind!r}: use one of {', '.join(map(repr, KINDS))}, or "
+            "kind=None for every model."
+        )
     seen = {id(v): v for v in _REGISTRY.values()}.values()
     rows = [asdict(info) for info in seen if kind is None or info.kind == kind]
-    frame = pd.DataFrame(rows)
-    cols = ["name", "kind", "repo", "dim", "pooling", "normalize", "max_length", "license"]
-    rest = [c for c in frame.columns if c not in cols]
-    return frame[cols + rest].sort_values(["kind", "name"], ignore_index=True)
+    first = ["name", "kind", "repo", "dim", "pooling", "normalize", "max_length", "license"]
+    columns = first + [f.name for f in fields(ModelInfo) if f.name not in first]
+    frame = pd.DataFrame(rows, columns=columns)  # the columns stay when no row matches
+    return frame.sort_values(["kind", "name"], ignore_index=True)
 
 
-def info_from_folder(folder: Path, base: ModelInfo) -> ModelInfo:
-    """Describe a model folder, starting from ``base`` (a registry entry or defaults).
+def output_to_read(info: ModelInfo, outputs: Sequence[str]) -> str:
+    """The graph output a dense, per-token or image model's encoder reads, of ``outputs``.
 
-    A ``dfembed.json`` in the folder overrides any field (a value of the wrong type is a
-    :class:`ModelLoadError`). Otherwise, for folders that are not in the registry,
-    sentence-transformers' files say the pooling, width and maximum length.
+    ``output_name`` if set; else an image model with pooling ``none`` reads its first
+    output (pooled vectors come first in those exports), any other the token vectors
+    (``last_hidden_state`` or ``token_embeddings``) or else the first output.
     """
-    descriptor = folder / DESCRIPTOR
-    if descriptor.exists():
-        return replace(base, **_read_descriptor(descriptor))
-    if base.repo is not None:
-        return base
-    info = base
-    pooling = _read_json(folder / "1_Pooling" / "config.json")
-    if pooling.get("pooling_mode_cls_token"):
-        info = replace(info, pooling="cls")
-    if pooling.get("word_embedding_dimension"):
-        info = replace(info, dim=int(pooling["word_embedding_dimension"]))
-    length = _read_json(folder / "sentence_bert_config.json").get("max_seq_length")
-    if length:
-        info = replace(info, max_length=int(length))
-    hidden = _read_json(folder / "config.json").get("hidden_size")
-    if hidden and not info.dim:
-        info = replace(info, dim=int(hidden))
-    return info
-
-
-def _read_descriptor(path: Path) -> dict[str, Any]:
-    """The :class:`ModelInfo` fields a ``dfembed.json`` sets, each checked against its type.
-
-    Checked because a wrong type fails far from its cause, or not at all (``"false"`` is a
-    true string). Keys that are not fields (notes of the tool that wrote the file) are
-    ignored, and so is ``null`` for a field that cannot be ``None``: the field keeps its
-    default (image models say ``"max_length": null``).
-    """
-    try:
-        data = json.loads(path.read_text())
-    except ValueError as exc:
-        raise ModelLoadError(f"{path} is not valid JSON ({exc}); fix or delete it.") from exc
-    if not isinstance(data, dict):
-        raise ModelLoadError(
-            f"{path} holds a JSON {type(data).__name__}, not a JSON object: write it as "
-            '{"field": value, ...}, e.g. {"kind": "text", "dim": 384}.'
-        )
-    hints = get_type_hints(ModelInfo)
-    checked = {}
-    for name, value in data.items():
-        if name not in hints or (value is None and type(None) not in get_args(hints[name])):
-            continue
-        _check_field(path, name, value, hints[name])
-        checked[name] = value
-    return checked
-
-
-def _check_field(path: Path, name: str, value: Any, hint: Any) -> None:
-    """Raise :class:`ModelLoadError` unless ``value`` is a valid ``name`` of type ``hint``."""
-    types = get_args(hint) or (hint,)
-    valid = isinstance(value, types) and (bool in types or not isinstance(value, bool))
-    if valid and name == "kind":
-        valid = value in KINDS
-    elif valid and name in _INT_MINIMUM:
-        valid = value >= _INT_MINIMUM[name]
-    if not valid:
-        raise ModelLoadError(
-            f'{path}: "{name}" must be {_expected(name, types)}, not {json.dumps(value)}. '
-            "Fix that value (JSON numbers, true and false take no quotes), or delete the "
-            "line to use the default."
-        )
-
-
-def _expected(name: str, types: tuple[type, ...]) -> str:
-    """What a valid value of field ``name`` is, in words."""
-    if name == "kind":
-        return "one of " + ", ".join(f'"{k}"' for k in KINDS)
-    if bool in types:
-        return "true or false"
-    if int in types:
-        least = _INT_MINIMUM.get(name)
-        return "a whole number" + ("" if least is None else f", {least} or more")
-    return "a string or null" if type(None) in types else "a string"
-
-
-def _read_json(path: Path) -> dict:
-    if not path.exists():
-        return {}
-    try:
-        return json.loads(path.read_text())
-    except ValueError as exc:
-        raise ModelLoadError(f"{path} is not valid JSON ({exc}); re-download the model.") from exc
+    if info.output_name:
+        return info.output_name
+    if info.kind == "image" and info.pooling == "none":
+        return outputs[0]
+    preferred = [name for name in ("last_hidden_state", "token_embeddings") if name in outputs]
+    return (preferred or list(outputs))[0]

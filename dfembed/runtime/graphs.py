@@ -1,5 +1,5 @@
-"""Facts about an ONNX graph that decide which rewrites (fp16, fusion) may apply to it, and
-the external weight files it names.
+"""Facts about an ONNX graph that decide which rewrites (fp16, fusion) may apply to it, the
+external weight files it names and the output shapes it declares.
 
 A graph over protobuf's 2 GB limit (and any graph torch's newer exporter writes) keeps its
 weights in separate files that only the graph names, under any name (``model.onnx_data``,
@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from ..errors import ModelLoadError
@@ -81,17 +82,55 @@ def external_data_files(path: Path) -> list[str]:
     ModelLoadError
         The graph cannot be read, or names a file outside its folder.
     """
+    locations = _summary(path).locations
+    return sorted({_inside(location, str(path)) for location in locations})
+
+
+def output_shapes(path: Path) -> dict[str, tuple[int | None, ...] | None]:
+    """The shape each output of the graph at ``path`` declares, by name, in graph order.
+
+    A dimension is ``None`` where it is symbolic (``batch``, ``sequence``) or unnamed; a
+    shape is ``None`` where the graph declares none. Read without the weights.
+
+    Raises
+    ------
+    ModelLoadError
+        The graph cannot be read.
+    """
+    return dict(_summary(path).outputs)
+
+
+@dataclass(frozen=True)
+class _Summary:
+    """What the model loader asks of a graph: its external weight files and output shapes."""
+
+    locations: tuple[str, ...]
+    outputs: tuple[tuple[str, tuple[int | None, ...] | None], ...]
+
+
+def _summary(path: Path) -> _Summary:
     stat = path.stat()
-    return list(_locations(str(path.resolve()), stat.st_size, stat.st_mtime_ns, str(path)))
+    return _summarize(str(path.resolve()), stat.st_size, stat.st_mtime_ns)
 
 
 @functools.lru_cache(maxsize=32)
-def _locations(real: str, size: int, mtime_ns: int, shown: str) -> tuple[str, ...]:
-    """Memoized by the file's identity: the hub download and the fingerprint both ask."""
+def _summarize(real: str, size: int, mtime_ns: int) -> _Summary:
+    """Memoized by the file's identity: the hub download, the fingerprint and the model's
+    width all ask, and parsing a graph with its weights inside takes a while."""
     from onnx.external_data_helper import ExternalDataInfo
 
-    tensors = external_tensors(read_graph(Path(real)))
-    return tuple(sorted({_inside(ExternalDataInfo(t).location, shown) for t in tensors}))
+    model = read_graph(Path(real))
+    locations = {ExternalDataInfo(t).location for t in external_tensors(model)}
+    outputs = tuple((o.name, _declared_shape(o)) for o in model.graph.output)
+    return _Summary(locations=tuple(sorted(locations)), outputs=outputs)
+
+
+def _declared_shape(value_info) -> tuple[int | None, ...] | None:
+    """The shape a graph output declares: a size per dimension, ``None`` where symbolic."""
+    tensor = value_info.type.tensor_type
+    if not tensor.HasField("shape"):
+        return None
+    return tuple(d.dim_value if d.HasField("dim_value") else None for d in tensor.shape.dim)
 
 
 def _inside(location: str, graph: object) -> str:

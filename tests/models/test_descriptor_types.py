@@ -13,7 +13,8 @@ import pytest
 
 from dfembed.encoders.load import ENCODERS
 from dfembed.errors import ModelLoadError
-from dfembed.models.registry import DESCRIPTOR, KINDS, ModelInfo, info_from_folder
+from dfembed.models.descriptor import info_from_folder
+from dfembed.models.registry import DESCRIPTOR, KINDS, ModelInfo
 
 BASE = ModelInfo(name="folder")
 
@@ -59,18 +60,17 @@ def test_a_descriptor_that_is_not_an_object_is_a_load_error(tmp_path, content):
 
 
 def test_valid_values_nulls_and_unknown_keys(tmp_path):
-    info = _info(
-        tmp_path,
-        {
-            "kind": "rerank",
-            "dim": 0,
-            "normalize": False,
-            "max_length": 64,
-            "output_name": None,
-            "max_length_note": "ignored: not a ModelInfo field",
-            "input_names": ["input_ids"],
-        },
-    )
+    content = {
+        "kind": "rerank",
+        "dim": 0,
+        "normalize": False,
+        "max_length": 64,
+        "output_name": None,
+        "max_length_note": "ignored (with a warning): not a ModelInfo field",
+        "input_names": ["input_ids"],
+    }
+    with pytest.warns(UserWarning, match="max_length_note"):
+        info = _info(tmp_path, content)
     assert (info.kind, info.dim, info.normalize, info.max_length) == ("rerank", 0, False, 64)
     # null for a field that cannot be None keeps the default (image models say max_length null)
     assert _info(tmp_path, {"kind": "image", "max_length": None}).max_length == BASE.max_length

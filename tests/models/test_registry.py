@@ -64,3 +64,21 @@ def test_kind_mismatch_is_explained(tmp_path, minilm_int8):
     (folder / "dfembed.json").write_text(json.dumps({**desc, "kind": "image"}))
     with pytest.raises(ModelLoadError, match="image model"):
         resolve(ModelSpec(str(folder)))
+
+
+def test_list_models_of_an_unknown_kind_names_the_kinds():
+    with pytest.raises(ValueError) as caught:
+        dfembed.list_models(kind="texts")
+    message = str(caught.value)
+    assert "'texts'" in message
+    assert all(repr(kind) in message for kind in dfembed.models.registry.KINDS)
+
+
+def test_list_models_without_a_match_keeps_its_columns(monkeypatch):
+    registry = dfembed.models.registry
+    text_only = {k: v for k, v in registry._REGISTRY.items() if v.kind == "text"}
+    monkeypatch.setattr(registry, "_REGISTRY", text_only)
+    empty = dfembed.list_models(kind="rerank")
+    assert empty.empty
+    assert list(empty.columns) == list(dfembed.list_models().columns)
+    assert list(empty.columns[:4]) == ["name", "kind", "repo", "dim"]
