@@ -8,19 +8,22 @@ falls back to column lookup on ``AttributeError``, which would hide the accessor
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Hashable, Mapping, Sequence
 
 import pandas as pd
 
 from . import inputs
+from .encoders.base import EncodeOptions
 from .encoders.text import TextOptions
 from .engine.task import EmbedTask
 from .io.cache import cache_folder
 from .models.hub import resolve
 from .runtime.batching import DEFAULT_TOKEN_BUDGET
+from .runtime.devices import check_cuda
 from .runtime.session import check_settings
-from .spec import CudaPolicy, ModelSpec
+from .spec import CudaPolicy, ModelSpec, check_count, check_device_ids, check_max_length
 
 DEFAULT_TEXT_MODEL = "all-MiniLM-L6-v2"
 DEFAULT_SPARSE_MODEL = "prithivida/Splade_PP_en_v1"
@@ -37,6 +40,17 @@ def _cache_argument(cache) -> str | bool | None:
     if cache_folder(cache) is None:  # raises TypeError for anything but a path, True, None
         return None
     return True if cache is True else os.fspath(cache)
+
+
+def _checked_options(kind: str, options: EncodeOptions) -> EncodeOptions:
+    """``options`` with their counts checked now (not on a worker) and made plain ints."""
+    changes = {
+        "batch_size": check_count(options.batch_size, "batch_size", 1, none="the default"),
+        "token_budget": check_count(options.token_budget, "token_budget", 1),
+    }
+    if hasattr(options, "max_length"):
+        changes["max_length"] = check_max_length(options.max_length, kind)
+    return dataclasses.replace(options, **changes)
 
 
 class _EmbedAccessor:
@@ -74,6 +88,8 @@ class _EmbedAccessor:
         query_column=None,
         cache=None,
     ) -> EmbedTask:
+        options = _checked_options(spec.kind, options)
+        cache = _cache_argument(cache)
         column = self._column(column)
         if query_column is not None:
             if self._is_series():
@@ -91,7 +107,7 @@ class _EmbedAccessor:
             on_error=on_error,
             query=query,
             query_column=query_column,
-            cache=_cache_argument(cache),
+            cache=cache,
         )
 
     @staticmethod
@@ -107,17 +123,18 @@ class _EmbedAccessor:
         local_files_only,
         session_options,
     ) -> ModelSpec:
-        """The model spec of one accessor call (the same for every kind)."""
+        """The model spec of one accessor call (the same for every kind), arguments checked."""
+        device = check_count(device_id, "device_id", 0, none="GPU 0")
         return ModelSpec(
             model=str(model),
             kind=kind,
             revision=revision,
             cache_dir=cache_dir,
             local_files_only=local_files_only,
-            cuda=cuda,
-            device_ids=tuple(device_ids) if device_ids is not None else None,
-            device_id=device_id,
-            threads=threads,
+            cuda=check_cuda(cuda),
+            device_ids=check_device_ids(device_ids),
+            device_id=0 if device is None else device,
+            threads=check_count(threads, "threads", 1, none="the default"),
             session_options=check_settings(session_options),
         )
 
@@ -138,7 +155,7 @@ class _EmbedAccessor:
         parallel: int | None = None,
         cuda: CudaPolicy = False,
         device_ids: Sequence[int] | None = None,
-        device_id: int = 0,
+        device_id: int | None = 0,
         threads: int | None = None,
         session_options: Mapping[str, object] | None = None,
         cache_dir: str | None = None,
@@ -237,7 +254,7 @@ class _EmbedAccessor:
         parallel: int | None = None,
         cuda: CudaPolicy = False,
         device_ids: Sequence[int] | None = None,
-        device_id: int = 0,
+        device_id: int | None = 0,
         threads: int | None = None,
         session_options: Mapping[str, object] | None = None,
         cache_dir: str | None = None,
@@ -294,7 +311,7 @@ class _EmbedAccessor:
         parallel: int | None = None,
         cuda: CudaPolicy = False,
         device_ids: Sequence[int] | None = None,
-        device_id: int = 0,
+        device_id: int | None = 0,
         threads: int | None = None,
         session_options: Mapping[str, object] | None = None,
         cache_dir: str | None = None,
@@ -343,7 +360,7 @@ class _EmbedAccessor:
         parallel: int | None = None,
         cuda: CudaPolicy = False,
         device_ids: Sequence[int] | None = None,
-        device_id: int = 0,
+        device_id: int | None = 0,
         threads: int | None = None,
         session_options: Mapping[str, object] | None = None,
         cache_dir: str | None = None,
@@ -394,7 +411,7 @@ class _EmbedAccessor:
         parallel: int | None = None,
         cuda: CudaPolicy = False,
         device_ids: Sequence[int] | None = None,
-        device_id: int = 0,
+        device_id: int | None = 0,
         threads: int | None = None,
         session_options: Mapping[str, object] | None = None,
         cache_dir: str | None = None,

@@ -11,13 +11,49 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from collections.abc import Sequence
+import warnings
+from collections.abc import Callable, Sequence
+from pathlib import Path
 
 from .errors import DfembedError
+from .spec import MIN_MAX_LENGTH, check_count, check_device_ids
+
+
+def _count(minimum: int) -> Callable[[str], int]:
+    """An argparse type: an int of at least ``minimum``, checked as the accessor checks it."""
+
+    def parse(text: str) -> int:
+        try:
+            return check_count(int(text), "the value", minimum)
+        except ValueError:  # not a number, or too small
+            raise argparse.ArgumentTypeError(
+                f"expected an int >= {minimum}, not {text!r}"
+            ) from None
+
+    return parse
+
+
+def _gpus(text: str) -> list[int]:
+    """An argparse type: comma-separated GPU numbers, such as ``0,1``."""
+    try:
+        return list(check_device_ids([int(part) for part in text.split(",")]))
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected comma-separated GPU numbers such as 0,1, not {text!r}"
+        ) from None
+
+
+def _folder(text: str) -> str:
+    """An argparse type: a folder path, which may not be empty."""
+    if not text:
+        raise argparse.ArgumentTypeError("expected a folder path, not an empty string")
+    return text
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="dfembed", description=__doc__.splitlines()[0])
+    """The ``dfembed`` argument parser (its ``text`` command)."""
+    description = __doc__.splitlines()[0].replace("``", "")  # plain text in --help
+    parser = argparse.ArgumentParser(prog="dfembed", description=description)
     sub = parser.add_subparsers(dest="command", required=True)
     text = sub.add_parser("text", help="dense text embeddings of one column")
     text.add_argument("input", help="a .parquet, .csv or .jsonl file (or parquet folder)")
@@ -30,22 +66,25 @@ def build_parser() -> argparse.ArgumentParser:
     )
     text.add_argument("--revision", default=None)
     text.add_argument("--vector-column", default="embedding", help="name of the output column")
-    text.add_argument("--max-length", type=int, default=None)
-    text.add_argument("--batch-size", type=int, default=None)
+    text.add_argument("--max-length", type=_count(MIN_MAX_LENGTH["text"]), default=None)
+    text.add_argument("--batch-size", type=_count(1), default=None)
     text.add_argument("--query", action="store_true", help="embed as search queries")
     text.add_argument("--cuda", choices=["false", "true", "auto"], default="false")
-    text.add_argument("--device-ids", default=None, help="comma-separated GPUs for workers")
+    text.add_argument(
+        "--device-ids", type=_gpus, default=None, help="comma-separated GPUs for workers"
+    )
     where = text.add_mutually_exclusive_group()
     where.add_argument("--scheduler", default=None, help="address of a running Dask scheduler")
     where.add_argument(
         "--workers",
-        type=int,
+        type=_count(0),
         default=None,
-        help="start a local Dask cluster of this many worker processes",
+        help="start a local Dask cluster of this many worker processes (0: one per core)",
     )
     text.add_argument("--progress", action="store_true")
     text.add_argument(
         "--cache",
+        type=_folder,
         default=None,
         help="folder of the persistent embedding cache: a rerun embeds only new texts",
     )
@@ -53,10 +92,15 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    """Run the command line; 0 on success, 2 (as argparse) for an error it reports."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    problem = _usage_problem(args)
+    if problem:
+        parser.error(problem)  # exits with status 2
     try:
         rows, seconds, where = _run_text(args)
-    except DfembedError as exc:
+    except (DfembedError, OSError) as exc:
         print(f"dfembed: error: {exc}", file=sys.stderr)
         return 2
     print(
@@ -66,13 +110,35 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 0
 
 
+def _usage_problem(args: argparse.Namespace) -> str | None:
+    """What is wrong with the input, the output or the column names, found before any work."""
+    if _is_local(args.input) and not Path(args.input).exists():
+        return f"the input {args.input} does not exist"
+    if args.vector_column == args.column:
+        return (
+            f"--vector-column {args.vector_column} would overwrite the input column: "
+            "name the output column differently"
+        )
+    output = Path(args.output)
+    in_process = args.scheduler is None and args.workers is None
+    if in_process and output.is_dir():
+        return f"--output {output} is a folder: name a .parquet file (folders are for Dask runs)"
+    if not in_process and output.is_file():
+        return f"--output {output} is a file: a Dask run writes a folder of part files"
+    return None
+
+
+def _is_local(path: str) -> bool:
+    """Whether ``path`` names one local file or folder (not a URL or a glob pattern)."""
+    return "://" not in path and not any(char in path for char in "*?[")
+
+
 def _run_text(args) -> tuple[int, float, str]:
     import dfembed  # noqa: F401 - registers the accessor
 
     from .io import parquet, readers
 
     cuda = {"false": False, "true": True, "auto": "auto"}[args.cuda]
-    device_ids = [int(d) for d in args.device_ids.split(",")] if args.device_ids else None
     kwargs = dict(
         model=args.model,
         revision=args.revision,
@@ -80,7 +146,7 @@ def _run_text(args) -> tuple[int, float, str]:
         batch_size=args.batch_size,
         query=args.query,
         cuda=cuda,
-        device_ids=device_ids,
+        device_ids=args.device_ids,
         progress=args.progress,
         cache=args.cache,
         name=args.vector_column,
@@ -100,7 +166,13 @@ def _run_text(args) -> tuple[int, float, str]:
         with client.as_current():
             frame = readers.read_dask(args.input)
             frame = frame.assign(**{args.vector_column: frame.embed.text(args.column, **kwargs)})
-            with span("dfembed", "text"):
+            with span("dfembed", "text"), warnings.catch_warnings():
+                # to_parquet builds its graph inside the span, and dask-expr warns (once per
+                # process) that it ignores annotations on graph building; the span still
+                # groups the compute, which distributed tags when the graph is submitted
+                warnings.filterwarnings(
+                    "ignore", message="Dask annotations .* detected", category=UserWarning
+                )
                 files = parquet.to_parquet(frame, args.output)
         rows = sum(parquet.row_count(f) for f in files)
     finally:

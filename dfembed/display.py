@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from .columns import to_numpy
+from .columns import column_kind, to_numpy
 
 #: How many leading values (dense) or largest weights (sparse) a cell shows.
 DEFAULT_SHOWN = 3
@@ -47,31 +47,15 @@ def preview(
     if not isinstance(obj, pd.DataFrame):
         raise TypeError(f"preview takes a pandas DataFrame or Series, not {type(obj).__name__}.")
     out = obj.copy(deep=False)
-    for column in _vector_columns(obj):
-        out[column] = _summarize(obj[column], shown, digits)
+    # by position: a duplicated column name would select a DataFrame, not one column
+    for position, dtype in enumerate(obj.dtypes):
+        if column_kind(dtype) is not None:
+            out.isetitem(position, _summarize(obj.iloc[:, position], shown, digits))
     return out
 
 
-def _vector_columns(frame: pd.DataFrame) -> list:
-    return [c for c in frame.columns if _kind(frame[c].dtype) is not None]
-
-
-def _kind(dtype) -> str | None:
-    """Which dfembed column type ``dtype`` is: dense, sparse, multivector, or None."""
-    if not isinstance(dtype, pd.ArrowDtype):
-        return None
-    arrow = dtype.pyarrow_dtype
-    if pa.types.is_fixed_size_list(arrow):
-        return "dense"
-    if pa.types.is_list(arrow) and pa.types.is_fixed_size_list(arrow.value_type):
-        return "multivector"
-    if pa.types.is_struct(arrow) and {f.name for f in arrow} == {"indices", "values"}:
-        return "sparse"
-    return None
-
-
 def _summarize(series: pd.Series, shown: int, digits: int) -> pd.Series:
-    kind = _kind(series.dtype)
+    kind = column_kind(series.dtype)
     if kind is None:
         return series
     array = pa.chunked_array(series.array._pa_array).combine_chunks()  # noqa: SLF001

@@ -11,6 +11,7 @@ import difflib
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from .errors import InputError
 
@@ -26,6 +27,7 @@ def texts(values: pd.Series, column: object) -> tuple[np.ndarray, list[str]]:
     Lone UTF-16 surrogates (which Python strings can hold but UTF-8 cannot) are replaced
     by U+FFFD so that such a text still embeds instead of failing the whole batch.
     """
+    values = _without_string_view(values)
     valid = ~missing_mask(values)
     if arrow_strings(values):
         return valid, shared_strings(values, valid)
@@ -35,11 +37,39 @@ def texts(values: pd.Series, column: object) -> tuple[np.ndarray, list[str]]:
         labels = values.index[valid]
         first = cells[bad[0]]
         raise InputError(
-            f"Column {column!r} holds a {type(first).__name__} at index label "
-            f"{labels[bad[0]]!r} ({len(bad)} non-text cell(s) in all); dfembed embeds strings "
-            "and treats None/NaN as missing. Convert with .astype(str) if that is intended."
+            f"{describe_column(column)} holds a {type(first).__name__} at index label "
+            f"{show(labels[bad[0]])} ({len(bad)} non-text cell(s) in all); dfembed embeds "
+            "strings and treats None/NaN as missing. Convert with .astype(str) if that is "
+            "intended."
         )
     return valid, [_clean(cell) for cell in cells]
+
+
+def show(label: object) -> str:
+    """A label as messages print it: numpy scalars as their value (``9``, not ``np.int64(9)``)."""
+    if isinstance(label, (np.datetime64, np.timedelta64)):
+        return str(label)
+    if isinstance(label, np.generic):
+        label = label.item()
+    return repr(label)
+
+
+def describe_column(column: object) -> str:
+    """How messages name the values checked: a column by its label, an unnamed Series as such."""
+    return "The Series" if column is None else f"Column {show(column)}"
+
+
+def _without_string_view(values: pd.Series) -> pd.Series:
+    """An Arrow ``string_view`` column as ``large_string``, which every kernel used here has.
+
+    Filtering a ``string_view`` column with nulls raises ``ArrowNotImplementedError``.
+    """
+    dtype = values.dtype
+    # by name: pyarrow < 16 has neither the type nor pa.types.is_string_view
+    if not (isinstance(dtype, pd.ArrowDtype) and str(dtype.pyarrow_dtype) == "string_view"):
+        return values
+    array = pa.array(values.array).cast(pa.large_string())
+    return pd.Series(pd.arrays.ArrowExtensionArray(array), index=values.index, name=values.name)
 
 
 def arrow_strings(values: pd.Series) -> bool:
@@ -52,8 +82,6 @@ def arrow_strings(values: pd.Series) -> bool:
     if isinstance(dtype, pd.StringDtype):
         return dtype.storage == "pyarrow"
     if isinstance(dtype, pd.ArrowDtype):
-        import pyarrow as pa
-
         arrow_type = dtype.pyarrow_dtype
         return pa.types.is_string(arrow_type) or pa.types.is_large_string(arrow_type)
     return False
@@ -78,11 +106,13 @@ def pairs(
 
     A row is null when its text or its query is missing.
     """
+    values = _without_string_view(values)
     if queries is None:
         if not isinstance(query, str):
             raise InputError("rerank needs a query string, or query_column= naming a column.")
         valid, docs = texts(values, column)
         return valid, [(query, doc) for doc in docs]
+    queries = _without_string_view(queries)
     q_valid, _ = texts(queries, queries.name)
     d_valid, _ = texts(values, column)
     valid = q_valid & d_valid
@@ -100,10 +130,37 @@ def _clean(text: str) -> str:
 
 
 def check_column(frame: pd.DataFrame, column: object) -> None:
-    """Raise an :class:`InputError` naming the closest columns when ``column`` is absent."""
-    if column in frame.columns:
-        return
-    names = [str(c) for c in frame.columns]
-    close = difflib.get_close_matches(str(column), names, n=3, cutoff=0.6)
-    hint = f" Did you mean {', '.join(repr(c) for c in close)}?" if close else ""
-    raise InputError(f"No column {column!r} in the frame (columns: {names[:20]}).{hint}")
+    """Raise an :class:`InputError` unless ``column`` selects exactly one column of ``frame``.
+
+    An absent label names the closest columns; a duplicated label, or a top-level label of
+    MultiIndex columns, selects a frame rather than a column.
+    """
+    if column not in frame.columns:
+        names = [str(c) for c in frame.columns]
+        close = difflib.get_close_matches(str(column), names, n=3, cutoff=0.6)
+        hint = f" Did you mean {', '.join(repr(c) for c in close)}?" if close else ""
+        raise InputError(f"No column {show(column)} in the frame (columns: {names[:20]}).{hint}")
+    selected = _selected(frame.columns, column)
+    if selected != 1 or not _full_label(frame.columns, column):
+        raise InputError(
+            f"The label {show(column)} selects {selected} column(s) as a DataFrame, not one "
+            "column: pass a unique label (rename duplicated columns; with MultiIndex "
+            "columns, pass the full tuple, such as ('a', 'x'))."
+        )
+
+
+def _selected(columns: pd.Index, column: object) -> int:
+    """How many columns the label ``column`` (present in ``columns``) selects."""
+    where = columns.get_loc(column)
+    if isinstance(where, slice):
+        return len(range(*where.indices(len(columns))))
+    if isinstance(where, np.ndarray):
+        return int(where.sum())
+    return 1
+
+
+def _full_label(columns: pd.Index, column: object) -> bool:
+    """Whether ``column`` names a single column rather than a group of MultiIndex columns."""
+    if not isinstance(columns, pd.MultiIndex):
+        return True
+    return isinstance(column, tuple) and len(column) == columns.nlevels

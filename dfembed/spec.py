@@ -4,12 +4,17 @@ The spec is what travels to Dask workers. Sessions are built where they run and 
 :meth:`ModelSpec.key`, a stable hash of the spec's fields (never ``id()``), so equal specs
 built in different processes share one cached encoder. Per-call choices that do not change
 what is loaded (``normalize``, ``query``, ``max_length``) are not part of the spec.
+
+The spec only stores what it is given; the checks below are what the accessor (and the
+command line) run on the numbers that go into a spec or its options, at call time, so a
+bad argument fails in the caller's process rather than on a worker.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import numbers
 from dataclasses import asdict, dataclass
 from typing import Any, Literal, Union
 
@@ -70,3 +75,52 @@ class ModelSpec:
         """A short human label for logs, spans and errors."""
         where = "cuda" if self.cuda else "cpu"
         return f"{self.kind}:{self.model} ({where})"
+
+
+#: The smallest ``max_length`` of each text kind: its special tokens and one token of text
+#: (``[CLS] text [SEP]``; late interaction adds a marker after ``[CLS]``; a rerank pair is
+#: ``[CLS] query [SEP] text [SEP]``). Below it, 0 read as "the model's limit" and 1 as no
+#: truncation at all.
+MIN_MAX_LENGTH = {"text": 3, "sparse": 3, "late_interaction": 4, "rerank": 4}
+
+
+def check_count(value: object, name: str, minimum: int, *, none: str | None = None) -> int | None:
+    """``value`` as a plain ``int`` of at least ``minimum``; ``TypeError``/``ValueError`` naming it.
+
+    numpy integers are accepted and made plain ints (specs and options are hashed as JSON);
+    bools are refused although Python counts them as ints. ``none`` says what ``None``
+    means where it is allowed (``None`` is refused when it is not given).
+    """
+    if value is None and none is not None:
+        return None
+    allowed = f"an int >= {minimum}" + (f" or None ({none})" if none is not None else "")
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name} must be {allowed}, not {value!r}.")
+    if value < minimum:
+        raise ValueError(f"{name} must be {allowed}, not {value}.")
+    return int(value)
+
+
+def check_max_length(value: object, kind: str) -> int | None:
+    """``max_length=`` checked for ``kind``: ``None`` (the model's limit) or room for text."""
+    minimum = MIN_MAX_LENGTH[kind]
+    try:
+        return check_count(value, "max_length", minimum, none="the model's own limit")
+    except ValueError as exc:
+        kind = kind.replace("_", "-")
+        raise ValueError(
+            f"{exc} A {kind} input needs {minimum - 1} special tokens and one token of text."
+        ) from None
+
+
+def check_device_ids(device_ids: object) -> tuple[int, ...] | None:
+    """``device_ids=`` as a tuple of GPU numbers, or ``None`` (each worker's own device 0)."""
+    if device_ids is None:
+        return None
+    if not isinstance(device_ids, (list, tuple)):
+        raise TypeError(
+            f"device_ids must be a list of GPU numbers such as [0, 1], not {device_ids!r}."
+        )
+    if not device_ids:
+        raise ValueError("device_ids must list at least one GPU, such as [0, 1]; or pass None.")
+    return tuple(check_count(d, "each of device_ids", 0) for d in device_ids)

@@ -118,3 +118,57 @@ def test_arrow_strings_become_one_object_per_distinct_text():
     assert valid.tolist() == [True, True, False, True, True, True]
     assert items == ["b", "a", "b", "a", "b"]
     assert items[0] is items[2] is items[4] and items[1] is items[3]
+
+
+def test_string_view_column_with_nulls_embeds_like_a_string_column(minilm_int8):
+    cells = [TEXTS[0], None, TEXTS[1]]
+    view = pd.Series(cells, dtype=pd.ArrowDtype(pa.string_view())).embed.text(model=minilm_int8)
+    plain = pd.Series(cells, dtype=object).embed.text(model=minilm_int8)
+    assert view.isna().tolist() == [False, True, False]
+    np.testing.assert_array_equal(dfembed.to_numpy(view), dfembed.to_numpy(plain))
+
+
+@pytest.mark.parametrize(
+    ("columns", "label", "count"),
+    [
+        (["body", "body", "n"], "body", 2),
+        (pd.MultiIndex.from_tuples([("t", "a"), ("t", "b"), ("n", "x")]), "t", 2),
+        (pd.MultiIndex.from_tuples([("t", "a"), ("n", "x")]), "t", 1),
+    ],
+)
+def test_a_label_that_selects_a_frame_is_an_input_error(columns, label, count):
+    df = pd.DataFrame([["x", "y", 1][: len(columns)]], columns=columns)
+    with pytest.raises(InputError, match=f"'{label}' selects {count} column.*unique label"):
+        df.embed.text(label, model="/no/such/model")
+
+
+def test_a_full_multiindex_label_selects_its_column(minilm_int8):
+    columns = pd.MultiIndex.from_tuples([("t", "a"), ("t", "b")])
+    df = pd.DataFrame([[TEXTS[0], TEXTS[1]]], columns=columns)
+    out = df.embed.text(("t", "b"), model=minilm_int8)
+    expected = pd.Series([TEXTS[1]]).embed.text(model=minilm_int8)
+    np.testing.assert_array_equal(dfembed.to_numpy(out), dfembed.to_numpy(expected))
+
+
+def test_errors_name_an_unnamed_series_and_print_numpy_labels_plainly(minilm_int8):
+    unnamed = pd.Series(["fine", 3])
+    with pytest.raises(InputError, match="^The Series holds a int at index label 1 "):
+        unnamed.embed.text(model=minilm_int8)
+    named = pd.Series(["fine", 3], index=np.array([8, 9]), name=np.int64(7))
+    with pytest.raises(InputError, match="^Column 7 holds a int at index label 9 ") as err:
+        named.embed.text(model=minilm_int8)
+    assert "np." not in str(err.value)
+    with pytest.raises(InputError, match=r"^No column 5 in the frame"):
+        pd.DataFrame({1: ["x"]}).embed.text(np.int64(5), model=minilm_int8)
+
+
+def test_string_view_pairs_for_reranking():
+    from dfembed import inputs
+
+    view = pd.ArrowDtype(pa.string_view())
+    texts = pd.Series(["a doc", None, "b doc"], dtype=view, name="body")
+    queries = pd.Series(["q1", "q2", None], dtype=view, name="q")
+    valid, items = inputs.pairs(texts, "body", None, queries)
+    assert valid.tolist() == [True, False, False] and items == [("q1", "a doc")]
+    valid, items = inputs.pairs(texts, "body", "q", None)
+    assert items == [("q", "a doc"), ("q", "b doc")]

@@ -59,3 +59,14 @@ def test_a_real_embedding_shows_its_dimension(minilm_int8):
     assert cell.startswith("384d [") and cell.endswith(", …]")
     assert cell.split("[")[1].split(",")[0] == f"{first[0]:.3f}"
     assert len(repr(dfembed.preview(frame))) < 200  # no dumped numbers
+
+
+def test_duplicate_column_names_are_summarized_by_position():
+    frame = _frame()[["text", "vec", "sp"]]
+    frame = pd.concat([frame, frame[["vec"]]], axis=1)  # two columns named "vec"
+    shown = dfembed.preview(frame, shown=1, digits=1)
+    assert list(shown.columns) == ["text", "vec", "sp", "vec"]
+    assert shown.iloc[:, 1].tolist() == ["4d [0.5, …]", None, "4d [2.0, …]"]
+    assert shown.iloc[:, 3].tolist() == shown.iloc[:, 1].tolist()
+    assert shown.iloc[0, 2] == "3 nnz {9: 2.0, …}"
+    assert isinstance(frame.iloc[:, 3].dtype, pd.ArrowDtype)  # the frame itself is unchanged

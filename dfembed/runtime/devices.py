@@ -29,8 +29,19 @@ def gpu_count() -> int:
     return int(count.value)
 
 
+def check_cuda(cuda: object) -> bool | str:
+    """``cuda`` itself when it is ``False``, ``True`` or ``"auto"``; else a ``ValueError``.
+
+    The accessor calls this at call time, so a bad policy fails before any work is sent.
+    """
+    if isinstance(cuda, bool) or (isinstance(cuda, str) and cuda == "auto"):
+        return cuda
+    raise ValueError(f'cuda must be False, True or "auto", not {cuda!r}.')
+
+
 def use_cuda(cuda: bool | str) -> bool:
     """Decide whether to ask for CUDA under a ``cuda=False|True|"auto"`` policy."""
+    cuda = check_cuda(cuda)
     if cuda == "auto":
         import onnxruntime as ort
 
@@ -45,9 +56,7 @@ def use_cuda(cuda: bool | str) -> bool:
                 'cuda="auto" to fall back to the CPU.'
             )
         return True
-    if cuda is False:
-        return False
-    raise ValueError(f'cuda must be False, True or "auto", not {cuda!r}')
+    return False
 
 
 def worker_device(device_ids: tuple[int, ...] | None, ordinal: int, default: int = 0) -> int:

@@ -209,3 +209,10 @@ def test_any_frame_and_partitioning_keeps_every_row(
     assert np.isfinite(vectors).all()
     np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
     same(out, df.embed.text("body", model=minilm_int8))
+
+
+def test_a_duplicated_column_label_fails_at_call_time_on_dask_too():
+    df = pd.DataFrame([["a", "b"]], columns=["body", "body"])
+    for frame in (df, _dask(df, 1)):
+        with pytest.raises(InputError, match="'body' selects 2 column"):
+            frame.embed.text("body", model="/no/such/model")
