@@ -27,7 +27,7 @@ def texts(values: pd.Series, column: object) -> tuple[np.ndarray, list[str]]:
     Lone UTF-16 surrogates (which Python strings can hold but UTF-8 cannot) are replaced
     by U+FFFD so that such a text still embeds instead of failing the whole batch.
     """
-    values = _without_string_view(values)
+    values = without_string_view(values)
     valid = ~missing_mask(values)
     if arrow_strings(values):
         return valid, shared_strings(values, valid)
@@ -37,7 +37,7 @@ def texts(values: pd.Series, column: object) -> tuple[np.ndarray, list[str]]:
         labels = values.index[valid]
         first = cells[bad[0]]
         raise InputError(
-            f"{describe_column(column)} holds a {type(first).__name__} at index label "
+            f"{describe_column(column)} holds a cell of type {type(first).__name__} at index label "
             f"{show(labels[bad[0]])} ({len(bad)} non-text cell(s) in all); dfembed embeds "
             "strings and treats None/NaN as missing. Convert with .astype(str) if that is "
             "intended."
@@ -59,7 +59,7 @@ def describe_column(column: object) -> str:
     return "The Series" if column is None else f"Column {show(column)}"
 
 
-def _without_string_view(values: pd.Series) -> pd.Series:
+def without_string_view(values: pd.Series) -> pd.Series:
     """An Arrow ``string_view`` column as ``large_string``, which every kernel used here has.
 
     Filtering a ``string_view`` column with nulls raises ``ArrowNotImplementedError``.
@@ -106,13 +106,13 @@ def pairs(
 
     A row is null when its text or its query is missing.
     """
-    values = _without_string_view(values)
+    values = without_string_view(values)
     if queries is None:
         if not isinstance(query, str):
             raise InputError("rerank needs a query string, or query_column= naming a column.")
         valid, docs = texts(values, column)
         return valid, [(query, doc) for doc in docs]
-    queries = _without_string_view(queries)
+    queries = without_string_view(queries)
     q_valid, _ = texts(queries, queries.name)
     d_valid, _ = texts(values, column)
     valid = q_valid & d_valid

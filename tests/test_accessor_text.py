@@ -152,10 +152,12 @@ def test_a_full_multiindex_label_selects_its_column(minilm_int8):
 
 def test_errors_name_an_unnamed_series_and_print_numpy_labels_plainly(minilm_int8):
     unnamed = pd.Series(["fine", 3])
-    with pytest.raises(InputError, match="^The Series holds a int at index label 1 "):
+    with pytest.raises(InputError, match="^The Series holds a cell of type int at index label 1 "):
         unnamed.embed.text(model=minilm_int8)
     named = pd.Series(["fine", 3], index=np.array([8, 9]), name=np.int64(7))
-    with pytest.raises(InputError, match="^Column 7 holds a int at index label 9 ") as err:
+    with pytest.raises(
+        InputError, match="^Column 7 holds a cell of type int at index label 9 "
+    ) as err:
         named.embed.text(model=minilm_int8)
     assert "np." not in str(err.value)
     with pytest.raises(InputError, match=r"^No column 5 in the frame"):

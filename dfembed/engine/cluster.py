@@ -14,7 +14,6 @@ machine where that time comes straight out of the workers' share.
 from __future__ import annotations
 
 import atexit
-import numbers
 import os
 import tempfile
 
@@ -50,13 +49,9 @@ def check_parallel(parallel: object) -> int:
 
     A negative count would start a cluster with no workers, where the job waits forever.
     """
-    if isinstance(parallel, bool) or not isinstance(parallel, numbers.Integral):
-        raise TypeError(
-            f"parallel= takes a number of worker processes (0: one per core), not {parallel!r}."
-        )
-    if parallel < 0:
-        raise ValueError(f"parallel= must be 0 (one worker per core) or more, not {parallel}.")
-    return int(parallel)
+    from ..spec import check_count
+
+    return check_count(parallel, "parallel", 0)  # 0: one worker per core
 
 
 def client_for(parallel: int):

@@ -12,6 +12,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ..inputs import without_string_view
+
 #: Characters per token, roughly, for English subword vocabularies (cost estimate only).
 CHARS_PER_TOKEN = 4
 #: Cost of a row besides its text (special tokens, padding, per-row work), in tokens.
@@ -25,6 +27,7 @@ def text_costs(values: pd.Series, max_length: int | None) -> np.ndarray:
 
     Missing and non-text cells cost one row's overhead (they are nulls or errors later).
     """
+    values = without_string_view(values)  # pandas' .str has no string_view kernels
     if not _stringish(values):
         return np.full(len(values), float(ROW_COST_TOKENS))
     chars = pd.to_numeric(values.str.len(), errors="coerce").to_numpy(np.float64, na_value=0.0)

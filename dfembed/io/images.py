@@ -47,7 +47,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import InputError
-from ..inputs import missing_mask
+from ..inputs import describe_column, missing_mask, show
 
 #: Decoded pixels (bytes) kept per call before the encoder re-decodes from the source.
 KEEP_DECODED_BYTES = 256 * 2**20
@@ -295,7 +295,8 @@ def read_images(
             source = normalize_cell(cells[pos])
         except TypeError as exc:
             raise InputError(
-                f"Column {column!r} holds a {exc} at index label {labels[pos]!r}; an image cell "
+                f"{describe_column(column)} holds a cell of type {exc} at index label "
+                f"{show(labels[pos])}; an image cell "
                 "must be a file path (str or pathlib.Path), bytes of an image file, or a PIL "
                 "image, and None/NaN marks a missing image."
             ) from exc
@@ -318,17 +319,17 @@ def read_images(
             continue
         if on_error == "raise":
             raise InputError(
-                f"Column {column!r}: the image at index label {labels[pos]!r} cannot be read: "
-                f"{known}. Fix or drop that row, or pass on_error='null' to embed such rows "
-                "as null rows."
+                f"{describe_column(column)}: the image at index label {show(labels[pos])} "
+                f"cannot be read: {known}. Fix or drop that row, or pass on_error='null' to embed "
+                "such rows as null rows."
             ) from known
         valid[pos] = False
         failed.append((labels[pos], str(known)))
     if failed:
         label, reason = failed[0]
         warnings.warn(
-            f"{len(failed)} image(s) of column {column!r} could not be read and are null rows "
-            f"(on_error='null'); the first, at index label {label!r}: {reason}.",
+            f"{len(failed)} image(s) of {describe_column(column).lower()} could not be read and "
+            f"are null rows (on_error='null'); the first, at index label {show(label)}: {reason}.",
             UserWarning,
             stacklevel=2,
         )

@@ -137,7 +137,7 @@ def _complete(repo: str, model: ResolvedModel, spec: ModelSpec) -> None:
 def _check_kind(info: ModelInfo, spec: ModelSpec) -> None:
     if info.kind != spec.kind:
         raise ModelLoadError(
-            f"{spec.model!r} is a {info.kind} model, not a {spec.kind} model: call "
+            f"{spec.model!r} is a model of kind {info.kind!r}, not {spec.kind!r}: call "
             f"df.embed.{info.kind}(...) instead, or pick a {spec.kind} model from "
             f"dfembed.list_models(kind={spec.kind!r})."
         )

@@ -219,7 +219,7 @@ def test_rerank_arguments_are_checked(reranker):
         frame.embed.rerank("x", "body", query_column="q", model=reranker)
     with pytest.raises(InputError, match="qq"):
         frame.embed.rerank(column="body", query_column="qq", model=reranker)
-    with pytest.raises(InputError, match="holds a int"):
+    with pytest.raises(InputError, match="holds a cell of type int"):
         pd.DataFrame({"body": [3]}).embed.rerank("x", "body", model=reranker)
 
 

@@ -79,7 +79,7 @@ def test_each_bad_cell_gives_a_null_row_a_vector_or_a_named_error(
             _embed(df, engine, minilm_int8)
         message = str(err.value)
         assert "'body'" in message and repr(BAD) in message, message
-        assert f"holds a {outcome} " in message, message
+        assert f"holds a cell of type {outcome} " in message, message
         return
     out = _embed(df, engine, minilm_int8)
     assert out.index.tolist() == ["a", BAD, "c"]
@@ -110,9 +110,15 @@ def test_mixed_types_name_the_first_bad_label_and_count_them(client, minilm_int8
     df = pd.DataFrame({"body": pd.Series(cells, dtype=object, index=labels)})
     if engine == "pandas-parallel":  # split into one partition per worker and more:
         # the partition that fails first names its own first bad label and count
-        pattern = r"'body' holds a (int|bytes|dict|float) at index label 'row-[2346]' \(\d non"
+        pattern = (
+            r"'body' holds a cell of type (int|bytes|dict|float) "
+            r"at index label 'row-[2346]' \(\d non"
+        )
     else:  # in process, or a single Dask partition: the frame's first bad label
-        pattern = r"'body' holds a int at index label 'row-2' \(4 non-text cell\(s\) in all\)"
+        pattern = (
+            r"'body' holds a cell of type int at index label 'row-2' "
+            r"\(4 non-text cell\(s\) in all\)"
+        )
     with pytest.raises(InputError, match=pattern):
         _embed(df, engine, minilm_int8, npartitions=1)
 

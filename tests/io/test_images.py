@@ -187,7 +187,9 @@ def test_on_error_null_makes_null_rows_and_warns_once(tmp_path, chelsea):
 @pytest.mark.parametrize("on_error", ["raise", "null"])
 def test_cells_of_the_wrong_type_always_raise(chelsea, cell, on_error):
     values = pd.Series([chelsea, cell], index=["fine", "wrong"], dtype=object)
-    with pytest.raises(InputError, match=f"holds a {type(cell).__name__} at index label 'wrong'"):
+    with pytest.raises(
+        InputError, match=f"holds a cell of type {type(cell).__name__} at index label 'wrong'"
+    ):
         read_images(values, "photo", on_error=on_error)
 
 
