@@ -6,10 +6,11 @@ projection only:
 
 - a marker token goes right after ``[CLS]``: ``[unused0]`` ("[Q]") for queries,
   ``[unused1]`` ("[D]") for documents, so one network embeds both sides differently;
-- queries are truncated to the query length (32 tokens, markers included) and padded up to it
-  with the mask token. These "query augmentation" tokens are not attended to by the other
-  tokens (ColBERTv2's ``attend_to_mask_tokens=False``; jina-colbert-v2 attends to them), but
-  their output vectors are kept: every query gives exactly 32 vectors;
+- queries are truncated to the query length (32 tokens, markers included; ``max_length=``
+  sets it, as ColBERT's ``query_maxlen`` does) and padded up to it with the mask token. These
+  "query augmentation" tokens are not attended to by the other tokens (ColBERTv2's
+  ``attend_to_mask_tokens=False``; jina-colbert-v2 attends to them), but their output
+  vectors are kept: every query gives exactly query-length vectors;
 - documents drop the vectors of punctuation tokens (the first token of each character of
   ``string.punctuation``) and of padding;
 - every kept vector is L2-normalized, so MaxSim sums cosine similarities.
@@ -106,7 +107,6 @@ class LateInteractionEncoder(TokenEncoder):
                 "which ColBERT queries are padded with: use the model's own tokenizer.json."
             )
         self.mask_id = found[0]
-        self.query_length = QUERY_LENGTH
         self.attend_expansion = info.attend_expansion
         self.skip_ids = self._punctuation_ids()
 
@@ -130,19 +130,23 @@ class LateInteractionEncoder(TokenEncoder):
         return np.array(sorted(ids), dtype=np.int64)
 
     def prepare(self, items: Sequence[str], options: TextOptions) -> Prepared:
-        """Tokenize with one slot left for the marker; lengths count marker and padding."""
-        default = self.query_length if options.query else self.info.max_length
-        limit = min(options.max_length or default, self.info.max_length)
-        self.tokenizer.with_max_length(max(limit - 1, 2))
-        marked = self._mark(self.tokenizer.encode(list(items)), options.query)
+        """Tokenize with one slot left for the marker; lengths count marker and padding.
+
+        A query's length (:data:`QUERY_LENGTH` unless ``max_length`` says) is both where it
+        is truncated and what it is mask-padded to, as ColBERT's ``query_maxlen`` is.
+        """
+        length = self.window(options.max_length, QUERY_LENGTH if options.query else None)
+        rows = self.tokenizer.encode(list(items), max_length=max(length - 1, 2))
+        marked = self._mark(rows, length if options.query else None)
         return Prepared(lengths=marked.tokens.lengths, data=marked)
 
-    def _mark(self, rows: TokenRows, query: bool) -> MarkedTokens:
-        """Insert the marker; queries are mask-padded, documents skip punctuation vectors."""
-        if not query:
+    def _mark(self, rows: TokenRows, query_length: int | None) -> MarkedTokens:
+        """Insert the marker; queries (``query_length`` given) are mask-padded to it,
+        documents skip punctuation vectors."""
+        if query_length is None:
             tokens, attended = insert_marker(rows, self.document_marker_id)
             return MarkedTokens(tokens, attended, ~np.isin(tokens.ids, self.skip_ids))
-        tokens, marked = insert_marker(rows, self.query_marker_id, self.query_length, self.mask_id)
+        tokens, marked = insert_marker(rows, self.query_marker_id, query_length, self.mask_id)
         return MarkedTokens(tokens, tokens.lengths if self.attend_expansion else marked, None)
 
     def run(self, prepared: Prepared, positions: np.ndarray, options: TextOptions) -> list:

@@ -75,11 +75,10 @@ class RerankEncoder(TokenEncoder):
 
     def prepare(self, items: Sequence[tuple[str, str]], options: RerankOptions) -> Prepared:
         """Token rows of each ``(query, text)`` pair, with the pair's token type ids."""
-        limit = min(options.max_length or self.info.max_length, self.info.max_length)
-        self.tokenizer.with_max_length(limit)
         queries = [query for query, _ in items]
         texts = [text for _, text in items]
-        rows = self.tokenizer.encode(texts, pairs=queries)
+        window = self.window(options.max_length)
+        rows = self.tokenizer.encode(texts, pairs=queries, max_length=window)
         return Prepared(lengths=rows.lengths, data=rows)
 
     def run(self, prepared: Prepared, positions: np.ndarray, options: RerankOptions) -> np.ndarray:

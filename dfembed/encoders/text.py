@@ -40,11 +40,17 @@ class TokenEncoder(Encoder):
         super().__init__(model, session)
         self.tokenizer = TextTokenizer(model.file("tokenizer.json"), self.info.max_length)
 
+    def window(self, max_length: int | None, default: int | None = None) -> int:
+        """Tokens per input: ``max_length``, else ``default``, else the model's limit; never
+        more than that limit (the model has no position embeddings past it)."""
+        return min(max_length or default or self.info.max_length, self.info.max_length)
+
     def tokenize(self, texts: Sequence[str], options: TextOptions) -> Prepared:
         """Token rows (:class:`~dfembed.encoders.tokens.TokenRows`) of the prefixed texts."""
-        limit = min(options.max_length or self.info.max_length, self.info.max_length)
         prefix = self.info.query_prefix if options.query else self.info.document_prefix
-        rows = self.tokenizer.encode(texts, prefix=prefix or "", max_length=limit)
+        rows = self.tokenizer.encode(
+            texts, prefix=prefix or "", max_length=self.window(options.max_length)
+        )
         return Prepared(lengths=rows.lengths, data=rows)
 
     def prepare(self, items: Sequence[str], options: TextOptions) -> Prepared:

@@ -4,6 +4,8 @@
 offsets and masks: several KB per text. A partition of 100,000 distinct texts would keep
 ~600 MB of them alive through the whole batching run, so texts are tokenized in chunks and
 only their ids (and type ids, when any is not 0) are kept, in flat arrays (:class:`TokenRows`).
+Long texts are encoded from a prefix cut where the tokenizer ends a word (:class:`PrefixCut`),
+which gives exactly the tokens of the whole text, truncated.
 """
 
 from __future__ import annotations
@@ -18,51 +20,20 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ..errors import ModelLoadError
+from .prefix_cut import PrefixCut, encode_truncated, separators
 
 if TYPE_CHECKING:
     from tokenizers import Tokenizer
 
-#: More characters per token than any real text averages (English is ~4).
-_CHARS_PER_TOKEN = 16
 #: Texts per ``encode_batch`` call: only this many ``Encoding`` objects live at once.
 CHUNK_TEXTS = 1024
 #: Tokenizer copies kept per :class:`TextTokenizer` for lengths other than its default.
 _COPIES = 8
 
 
-def _prefix(text: str, cap: int) -> str:
-    """``text`` itself when short, else its start cut at the last space before ``cap``."""
-    if len(text) <= cap:
-        return text
-    cut = text.rfind(" ", 0, cap)
-    return text[: cut if cut > 0 else cap]
-
-
 def _flat(rows: Sequence[Sequence[int]], total: int) -> np.ndarray:
     """The rows' integers one after the other, as one int32 array of ``total`` values."""
     return np.fromiter(itertools.chain.from_iterable(rows), np.int32, total)
-
-
-def _encode_truncated(tokenizer: Tokenizer, texts: Sequence[str], max_length: int) -> list:
-    """Encode only a prefix of long texts: the rest would be truncated away anyway.
-
-    ``tokenizers`` encodes a whole text before truncating it, so a 100k-character text
-    costs memory and time for tokens that are thrown away. A whitespace-cut prefix of
-    ``_CHARS_PER_TOKEN`` characters per window token fills the window for any real text;
-    a prefix that does not is encoded again in full, so results never change.
-    ``tokenizer`` must truncate to ``max_length``.
-    """
-    cap = max_length * _CHARS_PER_TOKEN
-    cut = [_prefix(text, cap) for text in texts]
-    encodings = tokenizer.encode_batch(cut, add_special_tokens=True)
-    redo = [
-        i for i, enc in enumerate(encodings) if cut[i] is not texts[i] and len(enc.ids) < max_length
-    ]
-    if redo:
-        whole = tokenizer.encode_batch([texts[i] for i in redo], add_special_tokens=True)
-        for i, enc in zip(redo, whole, strict=True):
-            encodings[i] = enc
-    return encodings
 
 
 @dataclass(frozen=True, eq=False)
@@ -170,7 +141,7 @@ class TextTokenizer:
     lock around encoding.
     """
 
-    def __init__(self, path: Path | None, max_length: int, vocab_size: int | None = None):
+    def __init__(self, path: Path | None, max_length: int):
         from tokenizers import Tokenizer
 
         if path is None:
@@ -189,14 +160,8 @@ class TextTokenizer:
         self.tokenizer.enable_truncation(max_length)
         self._copies: dict[int, Tokenizer] = {}
         self._copies_lock = threading.Lock()
-        self._thread = threading.local()
+        self._cut = PrefixCut(separators(self.tokenizer))
         self.pad_id = self._pad_id()
-        vocab = self.tokenizer.get_vocab_size()
-        if vocab_size is not None and vocab > vocab_size:
-            raise ModelLoadError(
-                f"The tokenizer has {vocab} tokens but the model's vocabulary has {vocab_size}: "
-                "the tokenizer.json does not belong to this model."
-            )
 
     def _pad_id(self) -> int:
         for token in ("[PAD]", "<pad>", "<|endoftext|>"):
@@ -204,19 +169,6 @@ class TextTokenizer:
             if token_id is not None:
                 return token_id
         return 0
-
-    def with_max_length(self, max_length: int) -> None:
-        """Truncate the calling thread's next :meth:`encode` calls to ``max_length`` tokens.
-
-        Per thread, so threads sharing this tokenizer cannot change each other's window.
-        The caller caps it by the model's own limit; ``encode(max_length=...)`` says the
-        same for one call.
-        """
-        self._thread.max_length = max_length
-
-    def _window(self, max_length: int | None) -> int:
-        """The length to truncate to: ``max_length``, else this thread's, else the default."""
-        return max_length or getattr(self._thread, "max_length", None) or self.max_length
 
     def _truncating(self, max_length: int) -> Tokenizer:
         """The ``tokenizers.Tokenizer`` truncating to ``max_length``: never changed once made.
@@ -249,19 +201,19 @@ class TextTokenizer:
     ) -> TokenRows:
         """Token rows of ``prefix + text`` per text, or of ``(pair, text)`` when ``pairs`` is given.
 
-        Rows are truncated to ``max_length`` tokens (default: the length this thread set
-        with :meth:`with_max_length`, else the model's). Texts are tokenized
-        :data:`CHUNK_TEXTS` at a time, so ``Encoding`` objects (and the prefixed copies of
-        the texts) only exist for one chunk; only their ids are kept.
+        Rows are truncated to ``max_length`` tokens (default: the window given when this was
+        made). Texts are tokenized :data:`CHUNK_TEXTS` at a time, so ``Encoding`` objects
+        (and the prefixed copies of the texts) only exist for one chunk; only their ids are
+        kept.
         """
-        window = self._window(max_length)
+        window = max_length or self.max_length
         tokenizer = self._truncating(window)
         parts = []
         for start in range(0, len(texts), CHUNK_TEXTS):
             chunk = texts[start : start + CHUNK_TEXTS]
             if pairs is None:
                 chunk = [prefix + t for t in chunk] if prefix else chunk
-                encodings = _encode_truncated(tokenizer, chunk, window)
+                encodings = encode_truncated(tokenizer, chunk, window, self._cut)
             else:
                 both = zip(pairs[start : start + CHUNK_TEXTS], chunk, strict=False)
                 encodings = tokenizer.encode_batch(list(both), add_special_tokens=True)

@@ -173,6 +173,24 @@ def test_long_queries_are_truncated_to_the_query_length_unless_max_length_says(c
     assert doc.shape == (20, 384)  # 18 words + [CLS] + [D] ... [SEP]: no punctuation here
 
 
+@pytest.mark.parametrize("max_length", [8, 48])
+def test_max_length_is_the_query_length_short_queries_are_padded_to(
+    colbert_minilm, session, max_length
+):
+    """As ColBERT's ``query_maxlen``: truncation and [MASK] padding both follow it."""
+    tok = Tokenizer.from_file(str(Path(colbert_minilm) / "tokenizer.json"))
+    tok.no_padding()
+    tok.enable_truncation(max_length - 1)  # one slot for the [Q] marker
+    ids = tok.encode(QUERIES[1]).ids  # 10 tokens: padded to 48, truncated to 8
+    ids = [ids[0], tok.token_to_id("[unused0]"), *ids[1:]]
+    n = len(ids)
+    padded = ids + [tok.token_to_id("[MASK]")] * (max_length - n)
+    expected = _reference(session, padded, attended=n, keep=list(range(max_length)))
+    (got,) = _embed([QUERIES[1]], colbert_minilm, query=True, max_length=max_length)
+    assert got.shape == (max_length, 384)
+    np.testing.assert_allclose(got, expected, atol=1e-5)
+
+
 def test_vectors_are_unit_norm_and_batching_does_not_change_them(colbert_minilm):
     texts = [*DOCS, DOCS[0], None, ""]
     default = _embed(texts, colbert_minilm)

@@ -228,7 +228,7 @@ def test_registry_has_sparse_models_and_bm25_resolves_offline(monkeypatch):
     assert model.folder == PACKAGED_DATA and model.info.language == "english"
     words_ = (PACKAGED_DATA / "english.txt").read_text().splitlines()
     assert len(words_) == 179 and {"the", "and", "wouldn't"} <= set(words_)
-    with pytest.raises(ModelLoadError, match="sparse model"):
+    with pytest.raises(ModelLoadError, match="of kind 'sparse'"):
         pd.Series(["x"]).embed.text(model="Qdrant/bm25")
 
 

@@ -65,13 +65,13 @@ def tokenizer_file(tmp_path):
 
 
 @pytest.mark.parametrize("pairs", [None, QUERIES], ids=["texts", "pairs"])
-def test_with_max_length_then_encode_is_per_thread(tokenizer_file, pairs):
-    """The sparse, late-interaction and rerank encoders set the length, then encode."""
+def test_encode_truncates_to_its_own_max_length_in_every_thread(tokenizer_file, pairs):
+    """Every encoder passes its length to ``encode``: the only way to set one."""
     tokenizer = TextTokenizer(tokenizer_file, 512)
+    assert not hasattr(tokenizer, "with_max_length")
 
     def encode(max_length: int) -> np.ndarray:
-        tokenizer.with_max_length(max_length)
-        return tokenizer.encode(TEXTS, pairs=pairs).lengths
+        return tokenizer.encode(TEXTS, pairs=pairs, max_length=max_length).lengths
 
     _assert_truncated(_in_threads(encode))
 

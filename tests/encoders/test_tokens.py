@@ -11,7 +11,7 @@ import json
 import numpy as np
 import pytest
 
-from dfembed.encoders import tokens
+from dfembed.encoders import prefix_cut, tokens
 from dfembed.encoders.late_interaction import QUERY_LENGTH, insert_marker
 from dfembed.encoders.load import build_encoder
 from dfembed.encoders.text import TextOptions
@@ -144,7 +144,7 @@ def test_single_texts_with_type_id_one_keep_their_type_ids(tmp_path):
 
 def test_long_text_prefix_that_does_not_fill_the_window_is_encoded_whole(tokenizer_file):
     max_length = 8
-    cap = max_length * tokens._CHARS_PER_TOKEN
+    cap = max_length * prefix_cut._CHARS_PER_TOKEN
     # the cut prefix is "cat" and spaces: 3 tokens, short of the window, so it is redone
     sparse = "cat" + " " * (cap + 10) + "dog sat on the mat and the red car"
     # long enough that the prefix alone fills the window

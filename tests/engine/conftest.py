@@ -10,8 +10,12 @@ def client(tmp_path_factory):
     from distributed import Client, LocalCluster
 
     cluster = LocalCluster(
-        n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
-        dashboard_address=":0", local_directory=str(tmp_path_factory.mktemp("dask")),
+        n_workers=2,
+        threads_per_worker=1,
+        processes=True,
+        host="127.0.0.1",
+        dashboard_address=":0",
+        local_directory=str(tmp_path_factory.mktemp("dask")),
     )
     with Client(cluster) as c:
         yield c
