@@ -26,7 +26,7 @@ from .models.registry import ModelInfo, list_models
 from .scoring import maxsim
 from .spec import ModelSpec
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 _register()
 

@@ -12,6 +12,7 @@ import dataclasses
 import os
 from collections.abc import Hashable, Mapping, Sequence
 
+import numpy as np
 import pandas as pd
 
 from . import inputs
@@ -50,6 +51,13 @@ def _checked_options(kind: str, options: EncodeOptions) -> EncodeOptions:
     }
     if hasattr(options, "max_length"):
         changes["max_length"] = check_max_length(options.max_length, kind)
+    normalize = getattr(options, "normalize", None)
+    if normalize is not None and not isinstance(normalize, (bool, np.bool_)):
+        raise TypeError(
+            f"normalize must be True, False or None (the model's own), not {normalize!r}."
+        )
+    if normalize is not None:
+        changes["normalize"] = bool(normalize)
     return dataclasses.replace(options, **changes)
 
 
@@ -146,7 +154,7 @@ class _EmbedAccessor:
         revision: str | None = None,
         batch_size: int | None = None,
         token_budget: int = DEFAULT_TOKEN_BUDGET,
-        normalize: bool = True,
+        normalize: bool | None = None,
         max_length: int | None = None,
         query: bool = False,
         dedup: bool = True,
@@ -177,7 +185,8 @@ class _EmbedAccessor:
         token_budget
             Most padded tokens per model run: bounds memory whatever the text lengths.
         normalize
-            L2-normalize vectors.
+            L2-normalize vectors; ``None`` (default): as the model does (all-MiniLM-L6-v2,
+            bge, e5: yes; the paraphrase models: no, as in sentence-transformers).
         max_length
             Truncate texts to this many tokens (at most the model's own limit).
         query
@@ -352,7 +361,7 @@ class _EmbedAccessor:
         *,
         revision: str | None = None,
         batch_size: int | None = 32,
-        normalize: bool = True,
+        normalize: bool | None = None,
         on_error: str = "raise",
         dedup: bool = True,
         cache: str | os.PathLike | bool | None = None,

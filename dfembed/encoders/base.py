@@ -199,6 +199,11 @@ class Encoder(abc.ABC):
                 "the model's own limit."
             ) from exc
 
+    def normalizes(self, options: EncodeOptions) -> bool:
+        """Whether outputs are L2-normalized: the call's ``normalize=``, else the model's own."""
+        chosen = getattr(options, "normalize", None)
+        return self.info.normalize if chosen is None else bool(chosen)
+
     def output_name(self) -> str:
         """The graph output this encoder reads (one rule for every kind: the registry's)."""
         return output_to_read(self.info, self.output_names)

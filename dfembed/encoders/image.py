@@ -44,14 +44,15 @@ class ImageOptions(EncodeOptions):
     Parameters
     ----------
     normalize
-        L2-normalize each vector (cosine similarity becomes a dot product).
+        L2-normalize each vector (cosine similarity becomes a dot product); ``None``: as the
+        model's description says.
 
     ``batch_size`` is the number of images per model run; ``None`` means
     :data:`DEFAULT_IMAGE_BATCH` (images are large: the token budget alone would allow
     thousands).
     """
 
-    normalize: bool = True
+    normalize: bool | None = None
 
     def __post_init__(self) -> None:
         if self.batch_size is None:
@@ -153,7 +154,7 @@ class ImageEncoder(Encoder):
                 f"The model gives {vectors.shape[1]}-wide vectors but its description says "
                 f"dim={self.info.dim}: fix 'dim' (or 'output_name'/'pooling') in dfembed.json."
             )
-        if options.normalize:
+        if self.normalizes(options):
             vectors = l2_normalize(vectors)
         return np.ascontiguousarray(vectors, dtype=np.float32)
 

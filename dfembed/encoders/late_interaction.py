@@ -165,7 +165,7 @@ class LateInteractionEncoder(TokenEncoder):
                 f"late interaction needs per-token vectors [batch, tokens, {self.info.dim}]. "
                 "Set output_name and dim in the model's dfembed.json to its token-vector output."
             )
-        if options.normalize:
+        if self.normalizes(options):
             hidden = l2_normalize(hidden)
         lengths = marked.tokens.lengths[positions]
         out = []

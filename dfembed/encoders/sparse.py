@@ -10,6 +10,7 @@ token-budget batching, order restore); they differ only in how a batch is comput
 
 from __future__ import annotations
 
+import numbers
 import re
 import unicodedata
 from collections.abc import Sequence
@@ -53,6 +54,10 @@ class SparseOptions(TextOptions):
     avg_len: float = 256.0
 
     def __post_init__(self) -> None:
+        for name in ("k1", "b", "avg_len"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, numbers.Real):
+                raise TypeError(f"{name} must be a number, not {value!r}.")
         if self.k1 < 0:
             raise ValueError(f"k1 must be >= 0 (BM25 uses 1.2 by default), got {self.k1}.")
         if not 0 <= self.b <= 1:

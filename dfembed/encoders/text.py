@@ -19,14 +19,16 @@ class TextOptions(EncodeOptions):
     Parameters
     ----------
     normalize
-        L2-normalize each vector (cosine similarity becomes a dot product).
+        L2-normalize each vector (cosine similarity becomes a dot product); ``None``: as the
+        model does (its ``normalize``, e.g. False for the paraphrase models, whose
+        sentence-transformers pipeline has no Normalize step).
     max_length
         Truncate inputs to this many tokens; ``None`` uses the model's own limit.
     query
         Embed as queries (use the model's query prefix) rather than documents.
     """
 
-    normalize: bool = True
+    normalize: bool | None = None
     max_length: int | None = None
     query: bool = False
 
@@ -93,7 +95,7 @@ class TextEncoder(TokenEncoder):
                 f"{self.model.folder} gives {vectors.shape[-1]}-wide vectors, not the "
                 f'{self.info.dim} its description says: fix "dim" in its dfembed.json.'
             )
-        if options.normalize:
+        if self.normalizes(options):
             vectors = l2_normalize(vectors)
         return np.ascontiguousarray(vectors, dtype=np.float32)
 

@@ -207,10 +207,17 @@ def test_bm25_is_batch_and_dedup_invariant(rt_texts):
 
 
 @pytest.mark.parametrize(
-    ("kwargs", "match"), [({"k1": -1}, "k1"), ({"b": 1.5}, "b must"), ({"avg_len": 0}, "avg_len")]
+    ("kwargs", "error", "match"),
+    [
+        ({"k1": -1}, ValueError, "k1"),
+        ({"b": 1.5}, ValueError, "b must"),
+        ({"avg_len": 0}, ValueError, "avg_len"),
+        ({"k1": None}, TypeError, "k1 must be a number"),
+        ({"b": "0.5"}, TypeError, "b must be a number"),
+    ],
 )
-def test_bad_bm25_parameters_raise(kwargs, match):
-    with pytest.raises(ValueError, match=match):
+def test_bad_bm25_parameters_raise(kwargs, error, match):
+    with pytest.raises(error, match=match):
         _sparse(["text"], "Qdrant/bm25", **kwargs)
 
 

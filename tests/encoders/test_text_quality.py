@@ -81,3 +81,17 @@ def test_paraphrase_l3_runs_with_its_own_output(paraphrase_l3):
     v = _embed(paraphrase_l3, ["A cat sits on the mat.", "A kitten rests on a rug.", "Taxes rose."])
     assert v.shape == (3, 384)
     assert v[0] @ v[1] > v[0] @ v[2]
+
+
+def test_normalize_follows_the_model_unless_asked(paraphrase_l3, minilm_int8):
+    """paraphrase-MiniLM-L3-v2's dfembed.json says normalize: false (its sentence-transformers
+    pipeline has no Normalize step); all-MiniLM-L6-v2's says true."""
+    texts = ["A cat sits on the mat.", "Taxes rose."]
+    raw = _embed(paraphrase_l3, texts)
+    assert not np.allclose(np.linalg.norm(raw, axis=1), 1.0)
+    np.testing.assert_array_equal(raw, _embed(paraphrase_l3, texts, normalize=False))
+    unit = _embed(paraphrase_l3, texts, normalize=True)
+    np.testing.assert_allclose(unit, raw / np.linalg.norm(raw, axis=1, keepdims=True), atol=1e-6)
+    np.testing.assert_allclose(np.linalg.norm(_embed(minilm_int8, texts), axis=1), 1.0, atol=1e-5)
+    with pytest.raises(TypeError, match="normalize"):
+        _embed(minilm_int8, texts, normalize="false")

@@ -62,7 +62,7 @@ def test_kind_mismatch_is_explained(tmp_path, minilm_int8):
     shutil.copytree(minilm_int8, folder)
     desc = json.loads((folder / "dfembed.json").read_text())
     (folder / "dfembed.json").write_text(json.dumps({**desc, "kind": "image"}))
-    with pytest.raises(ModelLoadError, match="image model"):
+    with pytest.raises(ModelLoadError, match="of kind 'image'"):
         resolve(ModelSpec(str(folder)))
 
 
