@@ -51,7 +51,7 @@ def check_parallel(parallel: object) -> int:
     """
     from ..spec import check_count
 
-    return check_count(parallel, "parallel", 0)  # 0: one worker per core
+    return check_count(parallel, "parallel (worker processes; 0: one per core)", 0)
 
 
 def client_for(parallel: int):

@@ -57,5 +57,5 @@ def test_parallel_starts_a_quiet_cluster_once_and_matches_in_process(
 def test_parallel_must_be_a_worker_count(parallel, error, minilm_int8):
     # -1 used to start a cluster with no workers, and the job waited forever
     df = pd.DataFrame({"t": ["a"]})
-    with pytest.raises(error, match="parallel="):
+    with pytest.raises(error, match=r"parallel \(worker processes; 0: one per core\) must be"):
         df.embed.text("t", model=minilm_int8, parallel=parallel)
