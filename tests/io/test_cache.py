@@ -35,20 +35,6 @@ TEXTS = [
 ]
 
 
-@pytest.fixture
-def embedded(monkeypatch) -> list[int]:
-    """Counts of inputs each call of the batching path embedded, in call order."""
-    calls: list[int] = []
-    original = Encoder.encode_distinct
-
-    def counting(self, items, options, on_batch=None):
-        calls.append(len(items))
-        return original(self, items, options, on_batch)
-
-    monkeypatch.setattr(Encoder, "encode_distinct", counting)
-    return calls
-
-
 def _frame(texts: list, index=None) -> pd.DataFrame:
     return pd.DataFrame({"t": texts}, index=index)
 

@@ -15,7 +15,6 @@ import pandas as pd
 import pytest
 
 import dfembed
-from dfembed.encoders.base import Encoder
 from dfembed.errors import CacheError
 from dfembed.io.cache import pack, unpack
 from tests.tiny_models import build_tiny_text_model
@@ -27,20 +26,6 @@ GOOD = pack(np.arange(4, dtype=np.float32), row=True)
 @pytest.fixture(scope="module")
 def tiny(tmp_path_factory) -> str:
     return str(build_tiny_text_model(tmp_path_factory.mktemp("cache-damage") / "tiny"))
-
-
-@pytest.fixture
-def embedded(monkeypatch) -> list[int]:
-    """How many inputs each call of the batching path embedded."""
-    calls: list[int] = []
-    original = Encoder.encode_distinct
-
-    def counting(self, items, options, on_batch=None):
-        calls.append(len(items))
-        return original(self, items, options, on_batch)
-
-    monkeypatch.setattr(Encoder, "encode_distinct", counting)
-    return calls
 
 
 @pytest.mark.parametrize(
