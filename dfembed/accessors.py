@@ -8,57 +8,24 @@ falls back to column lookup on ``AttributeError``, which would hide the accessor
 
 from __future__ import annotations
 
-import dataclasses
 import os
 from collections.abc import Hashable, Mapping, Sequence
 
-import numpy as np
 import pandas as pd
 
 from . import inputs
-from .encoders.base import EncodeOptions
+from .arguments import cache_argument, checked_options, model_spec
 from .encoders.text import TextOptions
 from .engine.task import EmbedTask
-from .io.cache import cache_folder
 from .models.hub import resolve
 from .runtime.batching import DEFAULT_TOKEN_BUDGET
-from .runtime.devices import check_cuda
-from .runtime.session import check_settings
-from .spec import CudaPolicy, ModelSpec, check_count, check_device_ids, check_max_length
+from .spec import CudaPolicy, ModelSpec
 
 DEFAULT_TEXT_MODEL = "all-MiniLM-L6-v2"
 DEFAULT_SPARSE_MODEL = "prithivida/Splade_PP_en_v1"
 DEFAULT_LATE_MODEL = "colbert-ir/colbertv2.0"
 DEFAULT_IMAGE_MODEL = "Qdrant/clip-ViT-B-32-vision"
 DEFAULT_RERANK_MODEL = "Xenova/ms-marco-MiniLM-L-6-v2"
-
-
-def _cache_argument(cache) -> str | bool | None:
-    """``cache=`` checked early (a clear error here, not on a worker), kept picklable.
-
-    ``True`` stays ``True``: the default folder is the one of the process that runs.
-    """
-    if cache_folder(cache) is None:  # raises TypeError for anything but a path, True, None
-        return None
-    return True if cache is True else os.fspath(cache)
-
-
-def _checked_options(kind: str, options: EncodeOptions) -> EncodeOptions:
-    """``options`` with their counts checked now (not on a worker) and made plain ints."""
-    changes = {
-        "batch_size": check_count(options.batch_size, "batch_size", 1, none="the default"),
-        "token_budget": check_count(options.token_budget, "token_budget", 1),
-    }
-    if hasattr(options, "max_length"):
-        changes["max_length"] = check_max_length(options.max_length, kind)
-    normalize = getattr(options, "normalize", None)
-    if normalize is not None and not isinstance(normalize, (bool, np.bool_)):
-        raise TypeError(
-            f"normalize must be True, False or None (the model's own), not {normalize!r}."
-        )
-    if normalize is not None:
-        changes["normalize"] = bool(normalize)
-    return dataclasses.replace(options, **changes)
 
 
 class _EmbedAccessor:
@@ -96,8 +63,8 @@ class _EmbedAccessor:
         query_column=None,
         cache=None,
     ) -> EmbedTask:
-        options = _checked_options(spec.kind, options)
-        cache = _cache_argument(cache)
+        options = checked_options(spec.kind, options)
+        cache = cache_argument(cache)
         column = self._column(column)
         if query_column is not None:
             if self._is_series():
@@ -116,34 +83,6 @@ class _EmbedAccessor:
             query=query,
             query_column=query_column,
             cache=cache,
-        )
-
-    @staticmethod
-    def _spec(
-        kind,
-        model,
-        revision,
-        cuda,
-        device_ids,
-        device_id,
-        threads,
-        cache_dir,
-        local_files_only,
-        session_options,
-    ) -> ModelSpec:
-        """The model spec of one accessor call (the same for every kind), arguments checked."""
-        device = check_count(device_id, "device_id", 0, none="GPU 0")
-        return ModelSpec(
-            model=str(model),
-            kind=kind,
-            revision=revision,
-            cache_dir=cache_dir,
-            local_files_only=local_files_only,
-            cuda=check_cuda(cuda),
-            device_ids=check_device_ids(device_ids),
-            device_id=0 if device is None else device,
-            threads=check_count(threads, "threads", 1, none="the default"),
-            session_options=check_settings(session_options),
         )
 
     def text(
@@ -222,7 +161,7 @@ class _EmbedAccessor:
         A Series (pandas) or lazy Series (Dask) with exactly the input's index, of dtype
         ``pd.ArrowDtype(pa.list_(pa.float32(), dim))``; missing inputs give null rows.
         """
-        spec = self._spec(
+        spec = model_spec(
             "text",
             model,
             revision,
@@ -280,7 +219,7 @@ class _EmbedAccessor:
         """
         from .encoders.sparse import SparseOptions
 
-        spec = self._spec(
+        spec = model_spec(
             "sparse",
             model,
             revision,
@@ -333,7 +272,7 @@ class _EmbedAccessor:
         length); documents get the document marker and skip punctuation tokens. Score with
         :func:`dfembed.maxsim`. Other parameters as for :meth:`text`.
         """
-        spec = self._spec(
+        spec = model_spec(
             "late_interaction",
             model,
             revision,
@@ -386,7 +325,7 @@ class _EmbedAccessor:
 
         if on_error not in ("raise", "null"):
             raise ValueError('on_error must be "raise" or "null"')
-        spec = self._spec(
+        spec = model_spec(
             "image",
             model,
             revision,
@@ -436,7 +375,7 @@ class _EmbedAccessor:
 
         if (query is None) == (query_column is None):
             raise TypeError("rerank needs exactly one of query= (a string) or query_column=.")
-        spec = self._spec(
+        spec = model_spec(
             "rerank",
             model,
             revision,
