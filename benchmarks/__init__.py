@@ -8,5 +8,6 @@ Each script prints plain-text tables and runs with one command::
     .venv/bin/python -m benchmarks.stages       # where dfembed's time goes (stages, cProfile)
     .venv/bin/python -m benchmarks.budget       # token budget sweep (batch shapes vs speed)
 
-Every script takes ``--quick`` for a short run. Nothing here is imported by dfembed itself.
+Every script but ``fusion`` and ``gpu`` takes ``--quick`` for a short run (``fusion`` is
+short already; ``gpu`` takes ``--model DIR``). Nothing here is imported by dfembed itself.
 """

@@ -268,9 +268,11 @@ class _EmbedAccessor:
     ):
         """ColBERT-style token vectors: a ``[tokens, dim]`` matrix per row.
 
-        ``query=True`` embeds queries (query marker, padded with [MASK] to the model's query
-        length); documents get the document marker and skip punctuation tokens. Score with
-        :func:`dfembed.maxsim`. Other parameters as for :meth:`text`.
+        ``query=True`` embeds queries (query marker, truncated and padded with [MASK] to the
+        query length: ``max_length``, else 32, as ColBERT's ``query_maxlen``); documents get
+        the document marker, skip punctuation tokens and are truncated to ``max_length``
+        (else the model's limit). Score with :func:`dfembed.maxsim`. Other parameters as for
+        :meth:`text`.
         """
         spec = model_spec(
             "late_interaction",

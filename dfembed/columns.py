@@ -163,8 +163,12 @@ def to_scipy(series: pd.Series, dim: int | None = None):
     ValueError
         ``dim`` is negative, or not above the largest index in the column.
     """
-    from scipy.sparse import csr_matrix
-
+    try:
+        from scipy.sparse import csr_matrix
+    except ImportError as exc:
+        raise ImportError(
+            "dfembed.to_scipy needs scipy, which dfembed does not install: pip install scipy"
+        ) from exc
     if column_kind(series.dtype) != "sparse":
         raise _wrong_kind("to_scipy", "sparse", series.dtype)
     array = _arrow(series)

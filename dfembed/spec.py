@@ -50,9 +50,9 @@ class ModelSpec:
         ``intra_op_num_threads`` for ONNX Runtime; ``None`` follows the worker's thread count
         (or the machine's cores in process).
     session_options
-        ONNX Runtime memory settings as sorted ``(name, value)`` pairs: ``cpu_mem_arena``,
-        ``gpu_mem_limit``, ``arena_extend_strategy`` (see
-        :class:`dfembed.runtime.session.SessionOptions`).
+        ONNX Runtime settings as sorted ``(name, value)`` pairs: memory (``cpu_mem_arena``,
+        ``gpu_mem_limit``, ``arena_extend_strategy``) and graph rewrites (``precision``,
+        ``graph_fusion``); see :func:`dfembed.runtime.session.check_settings`.
     """
 
     model: str

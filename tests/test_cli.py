@@ -10,7 +10,7 @@ import dfembed
 from dfembed.cli import main
 
 
-@pytest.mark.parametrize("suffix", [".csv", ".jsonl", ".parquet"])
+@pytest.mark.parametrize("suffix", [".csv", ".jsonl", ".parquet", "/"])
 def test_cli_embeds_a_file(tmp_path, minilm_int8, suffix, capsys):
     df = pd.DataFrame({"id": [1, 2, 3], "body": ["first text", "second text", None]})
     src = tmp_path / f"in{suffix}"
@@ -18,6 +18,7 @@ def test_cli_embeds_a_file(tmp_path, minilm_int8, suffix, capsys):
         ".csv": lambda: df.to_csv(src, index=False),
         ".jsonl": lambda: df.to_json(src, orient="records", lines=True),
         ".parquet": lambda: df.to_parquet(src),
+        "/": lambda: dfembed.to_parquet(df.set_index("id", drop=False), src),  # a folder
     }[suffix]()
     out = tmp_path / "out.parquet"
     assert (

@@ -147,3 +147,13 @@ def build_tiny_text_model(
 
 def _write_json(path: Path, data: dict) -> None:
     path.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
+
+
+def bare_folder(src: str | Path, dst: Path) -> str:
+    """A folder linking only ``src``'s graph and tokenizer: no dfembed.json or other config."""
+    import os
+
+    dst.mkdir()
+    for name in ("model.onnx", "tokenizer.json"):
+        os.symlink(Path(src) / name, dst / name)
+    return str(dst)

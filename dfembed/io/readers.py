@@ -19,10 +19,16 @@ FORMATS = {
 
 
 def table_format(path: str | Path) -> str:
-    """``parquet``, ``csv`` or ``json`` from a file's (or folder's) suffix."""
+    """``parquet``, ``csv`` or ``json`` from a file's suffix; any folder is read as parquet
+    (``dfembed.to_parquet`` and Dask write folders of part files, named as the user likes)."""
+    if Path(path).is_dir():
+        return "parquet"
     suffix = Path(path).suffix.lower()
     if suffix not in FORMATS:
-        raise InputError(f"Cannot tell the format of {path}: use a .parquet, .csv or .jsonl file.")
+        raise InputError(
+            f"Cannot tell the format of {path}: use a .parquet, .csv or .jsonl file, or a "
+            "folder of parquet files."
+        )
     return FORMATS[suffix]
 
 

@@ -91,7 +91,12 @@ def with_graph_width(info: ModelInfo, graph: Path) -> ModelInfo:
 
 
 def _from_sentence_transformers(folder: Path, info: ModelInfo) -> ModelInfo:
-    """``info`` with the pooling, width and maximum length sentence-transformers' files say."""
+    """``info`` with the pooling, width, maximum length and normalization that
+    sentence-transformers' files say (``modules.json`` lists a Normalize step or not)."""
+    modules = _read_json(folder / "modules.json")
+    if isinstance(modules, list) and modules:
+        steps = [str(m.get("type", "")) for m in modules if isinstance(m, dict)]
+        info = replace(info, normalize=any(s.endswith("Normalize") for s in steps))
     pooling = _read_json(folder / "1_Pooling" / "config.json")
     if pooling.get("pooling_mode_cls_token"):
         info = replace(info, pooling="cls")
@@ -210,7 +215,7 @@ def _one_of(values: tuple[str, ...]) -> str:
     return "one of " + ", ".join(json.dumps(v) for v in values)
 
 
-def _read_json(path: Path) -> dict:
+def _read_json(path: Path) -> Any:
     if not path.exists():
         return {}
     try:

@@ -146,7 +146,12 @@ def _check_kind(info: ModelInfo, spec: ModelSpec) -> None:
 def _unknown_repo_patterns() -> list[str]:
     """Files to fetch from a repository the registry does not know."""
     onnx = [p for candidate in ONNX_CANDIDATES for p in (candidate, candidate + "_data")]
-    extra = ["1_Pooling/config.json", "sentence_bert_config.json", "preprocessor_config.json"]
+    extra = [
+        "1_Pooling/config.json",
+        "sentence_bert_config.json",
+        "modules.json",
+        "preprocessor_config.json",
+    ]
     return sorted({*onnx, *ModelInfo(name="", kind="image").files(), *extra})
 
 

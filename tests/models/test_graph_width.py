@@ -8,7 +8,6 @@ positive integer") and Dask's meta was a zero-width column.
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import dask.dataframe as dd
@@ -25,15 +24,7 @@ from dfembed.models.descriptor import with_graph_width
 from dfembed.models.hub import resolve
 from dfembed.models.registry import ModelInfo
 from dfembed.runtime import graphs
-from tests.tiny_models import build_tiny_text_model
-
-
-def _bare_folder(src: str, dst: Path) -> str:
-    """``src``'s graph and tokenizer only: no dfembed.json, config.json or pooling config."""
-    dst.mkdir()
-    for name in ("model.onnx", "tokenizer.json"):
-        os.symlink(Path(src) / name, dst / name)
-    return str(dst)
+from tests.tiny_models import bare_folder, build_tiny_text_model
 
 
 def _graph(path: Path, outputs: dict[str, list]) -> Path:
@@ -47,7 +38,7 @@ def _graph(path: Path, outputs: dict[str, list]) -> Path:
 
 
 def test_a_bare_folder_reads_its_width_from_the_graph(minilm_fp32, tmp_path):
-    folder = _bare_folder(minilm_fp32, tmp_path / "bare")
+    folder = bare_folder(minilm_fp32, tmp_path / "bare")
     assert resolve(ModelSpec(folder)).info.dim == 384
     try:
         missing = pd.Series([None, None], index=[7, 3]).embed.text(model=folder)

@@ -35,6 +35,7 @@ NEEDED = {
     "config.json",
     "1_Pooling/config.json",
     "sentence_bert_config.json",
+    "modules.json",
 }
 #: Files a real repository also carries, that must never be downloaded.
 UNWANTED = {
@@ -42,7 +43,6 @@ UNWANTED = {
     "model.safetensors": b"\x08\x00\x00\x00\x00\x00\x00\x00{}      " * 16,
     "flax_model.msgpack": b"\x81\xa4flax" * 64,
     "onnx/model_qint8.onnx": b"not-really-onnx" * 64,
-    "modules.json": "[]",
     "README.md": "# tiny\n",
     ".gitattributes": "*.onnx filter=lfs diff=lfs merge=lfs -text\n",
 }
@@ -54,6 +54,9 @@ def _with_repo_extras(folder: Path) -> Path:
     pooling = {"word_embedding_dimension": 8, "pooling_mode_mean_tokens": True}
     (folder / "1_Pooling" / "config.json").write_text(json.dumps(pooling))
     (folder / "sentence_bert_config.json").write_text(json.dumps({"max_seq_length": 128}))
+    steps = ["Transformer", "Pooling", "Normalize"]  # unit vectors, as all-MiniLM-L6-v2's
+    modules = [{"idx": i, "type": f"sentence_transformers.models.{t}"} for i, t in enumerate(steps)]
+    (folder / "modules.json").write_text(json.dumps(modules))
     for name, data in UNWANTED.items():
         path = folder / name
         path.parent.mkdir(parents=True, exist_ok=True)
