@@ -28,9 +28,11 @@ import hashlib
 import json
 import logging
 import os
+import random
 import sqlite3
 import struct
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from contextlib import closing
 from pathlib import Path
 from typing import Any
@@ -151,6 +153,32 @@ def unpack(blob: bytes) -> tuple[Any, bool]:
 # -------------------------------------------------------------------------------- storage
 
 
+def _busy(exc: BaseException) -> bool:
+    """Whether SQLite refused because another connection holds a lock (not damage)."""
+    text = str(exc).lower()
+    return isinstance(exc, sqlite3.OperationalError) and ("locked" in text or "busy" in text)
+
+
+def _while_busy(step: Callable[[], None]) -> None:
+    """Run ``step``, retrying while another connection holds the file.
+
+    SQLite's busy timeout does not cover switching a new file to WAL: two processes (Dask
+    workers) opening a new cache file together got "database is locked" at once, in 3 of 30
+    two-worker jobs.
+    """
+    deadline = time.monotonic() + _BUSY_TIMEOUT_S
+    pause = 0.01
+    while True:
+        try:
+            step()
+            return
+        except sqlite3.OperationalError as exc:
+            if not _busy(exc) or time.monotonic() > deadline:
+                raise
+        time.sleep(pause + random.random() * pause)
+        pause = min(pause * 2, 1.0)
+
+
 class CacheStore:
     """One namespace's SQLite file: look inputs up by digest, add new outputs.
 
@@ -168,20 +196,31 @@ class CacheStore:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             conn = sqlite3.connect(self.path, timeout=_BUSY_TIMEOUT_S, isolation_level=None)
             if not self._ready:
-                conn.execute("PRAGMA journal_mode=WAL")
-                for statement in _SCHEMA:
-                    conn.execute(statement)
-                conn.executemany(
-                    "INSERT OR IGNORE INTO about VALUES (?, ?)",
-                    [(k, json.dumps(v, default=str)) for k, v in self._about.items()],
-                )
+                _while_busy(lambda: self._set_up(conn))
                 self._ready = True
             conn.execute("PRAGMA synchronous=NORMAL")
             return conn
         except (OSError, sqlite3.Error) as exc:
             raise self._error(exc) from exc
 
+    def _set_up(self, conn: sqlite3.Connection) -> None:
+        """WAL mode (kept in the file: switched once), the tables, and what the file holds."""
+        if conn.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
+            conn.execute("PRAGMA journal_mode=WAL")
+        for statement in _SCHEMA:
+            conn.execute(statement)
+        conn.executemany(
+            "INSERT OR IGNORE INTO about VALUES (?, ?)",
+            [(k, json.dumps(v, default=str)) for k, v in self._about.items()],
+        )
+
     def _error(self, exc: Exception) -> CacheError:
+        if _busy(exc):
+            return CacheError(
+                f"The embedding cache {self.path} stayed locked by another process for "
+                f"{_BUSY_TIMEOUT_S:.0f} s: {exc}. Check that its folder is on a local disk "
+                "(SQLite locking is unreliable on network filesystems), or pass cache=None."
+            )
         return CacheError(
             f"The embedding cache {self.path} cannot be used: {exc}. Check that its folder is "
             "writable and on a local disk; if the file is damaged, delete it (it only holds "

@@ -82,3 +82,23 @@ def test_damaged_rows_are_embedded_again_and_replaced(tiny, tmp_path, embedded, 
     third = df.embed.text("t", model=tiny, cache=tmp_path)
     assert embedded == []  # the recomputed rows were stored over the damaged ones
     np.testing.assert_allclose(dfembed.to_numpy(third), expected, rtol=1e-6)
+
+
+def test_workers_opening_a_new_cache_file_together_wait_for_each_other(tmp_path):
+    """Switching a new file to WAL is not covered by SQLite's busy timeout: before the retry,
+    4 threads opening fresh files together failed with "database is locked" about 1 in 20."""
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    from dfembed.io.cache import CacheStore
+
+    def open_together(path, barrier):
+        barrier.wait()
+        return CacheStore(path, {"model": "m"}).get([b"k" * 16])
+
+    with ThreadPoolExecutor(4) as pool:
+        for i in range(25):
+            barrier = threading.Barrier(4)
+            path = tmp_path / f"f{i}.sqlite"
+            results = [pool.submit(open_together, path, barrier) for _ in range(4)]
+            assert [r.result() for r in results] == [{}] * 4
