@@ -15,6 +15,9 @@ def as_completed(result, client=None) -> Iterator[tuple[int, pd.Series | pd.Data
     For code that upserts vectors into a store as it goes: partitions arrive in the order
     they finish, each tagged with its position, and each still carries its own index, so
     nothing needs the whole result in memory. ``result.compute()`` stays the ordered way.
+    Stopping early (``break``, an exception) cancels the partitions not yet yielded once the
+    iterator is closed or dropped, instead of computing them and sending them back for
+    nothing.
     """
     from distributed import as_completed as futures_completed
 
@@ -26,8 +29,15 @@ def as_completed(result, client=None) -> Iterator[tuple[int, pd.Series | pd.Data
         )
     futures = client.compute(list(result.to_delayed()))
     position = {future.key: i for i, future in enumerate(futures)}
-    for future, part in futures_completed(futures, with_results=True):
-        yield position[future.key], part
+    finished = futures_completed(futures, with_results=True)
+    try:
+        for future, part in finished:
+            yield position[future.key], part
+    finally:
+        left = [future for future in futures if not future.done()]
+        if left:
+            client.cancel(left)
+        finished.clear()
 
 
 def devices(client=None) -> pd.DataFrame:

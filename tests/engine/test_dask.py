@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import time
 import urllib.request
 from pathlib import Path
 
@@ -192,6 +193,33 @@ def test_as_completed_yields_every_partition(client, minilm_int8):
     assert sorted(parts) == list(range(5))
     joined = pd.concat([parts[i] for i in range(5)])
     _same(joined, df.embed.text("body", model=minilm_int8))
+
+
+def _slow_part(i: int) -> pd.Series:
+    import time
+
+    time.sleep(0.5)
+    return pd.Series([i], index=[i])
+
+
+def test_as_completed_stopped_early_cancels_the_rest(client):
+    ddf = dd.from_map(_slow_part, range(20), meta=pd.Series([], dtype="int64"))
+    stream = dfembed.as_completed(ddf, client)
+    number, part = next(stream)
+    assert part.index.tolist() == [number]
+    stream.close()  # what a break does once the iterator is dropped
+
+    def tasks(dask_scheduler=None) -> int:
+        return sum(key[0].startswith("_slow_part") for key in map(_key_tuple, dask_scheduler.tasks))
+
+    deadline = time.monotonic() + 2.0  # 18 partitions x 0.5 s / 2 workers would take 4.5 s
+    while client.run_on_scheduler(tasks) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert client.run_on_scheduler(tasks) == 0
+
+
+def _key_tuple(key) -> tuple:
+    return key if isinstance(key, tuple) else (str(key),)
 
 
 def test_progress_persists_and_matches(client, minilm_int8):
