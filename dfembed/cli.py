@@ -164,7 +164,8 @@ def _run_text(args) -> tuple[int, float, str]:
     client = Client(args.scheduler) if args.scheduler else client_for(args.workers)
     try:
         with client.as_current():
-            frame = readers.read_dask(args.input)
+            slots = sum(client.nthreads().values())  # at least two partitions per thread
+            frame = readers.read_dask(args.input, min_partitions=2 * max(1, slots))
             frame = frame.assign(**{args.vector_column: frame.embed.text(args.column, **kwargs)})
             with span("dfembed", "text"), warnings.catch_warnings():
                 # to_parquet builds its graph inside the span, and dask-expr warns (once per

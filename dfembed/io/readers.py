@@ -42,13 +42,22 @@ def read_pandas(path: str | Path) -> pd.DataFrame:
     return pd.read_json(path, lines=True)
 
 
-def read_dask(path: str | Path, blocksize: str = "16MB"):
-    """Read a table lazily as a Dask DataFrame, partitioned by blocks of the file."""
+def read_dask(path: str | Path, blocksize: str = "16MB", min_partitions: int = 1):
+    """Read a table lazily as a Dask DataFrame, partitioned by blocks of the file (parquet:
+    by row group), then split into at least ``min_partitions`` partitions in row order.
+
+    pandas writes up to a million rows per row group and small CSV files are one block, so
+    without the split a typical file was one partition: one worker did everything.
+    """
     import dask.dataframe as dd
 
     fmt = table_format(path)
     if fmt == "parquet":
-        return dd.read_parquet(path)
-    if fmt == "csv":
-        return dd.read_csv(path, blocksize=blocksize)
-    return dd.read_json(path, lines=True, blocksize=blocksize)
+        frame = dd.read_parquet(path)
+    elif fmt == "csv":
+        frame = dd.read_csv(path, blocksize=blocksize)
+    else:
+        frame = dd.read_json(path, lines=True, blocksize=blocksize)
+    if frame.npartitions < min_partitions:
+        frame = frame.repartition(npartitions=min_partitions)
+    return frame

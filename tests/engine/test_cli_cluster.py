@@ -132,6 +132,9 @@ def test_cli_on_a_scheduler_with_address_named_workers(cli_cluster, tmp_path, mi
     run = _dfembed_text(src, out, minilm_int8, "--scheduler", address)
     assert run.returncode == 0, run.stderr
     assert "embedded 300 rows" in run.stdout
+    # one row group in the file, but every worker gets work: two partitions per thread
+    threads = sum(client.nthreads().values())
+    assert f"on Dask ({2 * threads} partitions)" in run.stdout, run.stdout
     back = dfembed.read_parquet(out)
     assert back.index.tolist() == df.index.tolist()
     expected = df.embed.text("body", model=minilm_int8, name="embedding")
