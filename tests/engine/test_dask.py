@@ -235,6 +235,21 @@ def test_pandas_parallel_uses_the_active_client(client, minilm_int8):
     _same(result, df.embed.text("body", model=minilm_int8))
 
 
+def test_pandas_parallel_sends_rows_to_workers_not_through_the_graph(client, tmp_path):
+    """A 12 MB frame: in the graph it made Dask warn "Sending large graph" on every call."""
+    import warnings
+
+    from tests.tiny_models import build_tiny_text_model
+
+    tiny = str(build_tiny_text_model(tmp_path / "tiny"))
+    df = pd.DataFrame({"body": [f"row {i} " + "word " * 120 for i in range(20_000)]})
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        result = df.embed.text("body", model=tiny, parallel=2, max_length=8)
+    assert not [w for w in caught if "large graph" in str(w.message)]
+    _same(result, df.embed.text("body", model=tiny, max_length=8))
+
+
 def test_pandas_parallel_balances_skewed_rows_and_keeps_order(client, minilm_int8):
     """Long texts first: partitions are cut by estimated tokens, results stay in row order."""
     df = _frame(40, "string", seed=3)
