@@ -169,8 +169,8 @@ def _conform(files: list[Path], schemas: list[pa.Schema]) -> None:
 
 
 def _retype(path: str, types: dict[str, pa.DataType]) -> None:
-    """Rewrite one part file with its ``null`` columns cast to ``types`` (a few rows at most
-    have values in them: all are missing)."""
+    """Rewrite one part file with its ``null`` columns cast to ``types``: every value in them
+    is missing, so the cast changes no value, only the declared type."""
     table = pq.read_table(path)
     target = pa.schema(
         [field.with_type(types.get(field.name, field.type)) for field in table.schema],
