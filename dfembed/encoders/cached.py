@@ -39,17 +39,18 @@ def encode_cached(
     store = open_store(folder, encoder.kind, namespace, about)
     keys = [encoder.cache_key(item) for item in items]
     digests = [None if key is None else digest(key) for key in keys]
-    found = store.lookup([d for d in digests if d is not None])
-
-    values: list[Any] = [None] * len(items)
-    numeric: bool | None = None
+    outputs = _Outputs(len(items))
     missing: list[int] = []
-    for i, key in enumerate(digests):
-        hit = found.get(key) if key is not None else None
-        if hit is None:
-            missing.append(i)
-        else:
-            values[i], numeric = hit
+    for start in range(0, len(items), CHUNK):
+        # a chunk at a time: only one chunk of stored rows is in memory besides the outputs
+        positions = range(start, min(start + CHUNK, len(items)))
+        found = store.lookup([digests[i] for i in positions if digests[i] is not None])
+        for i in positions:
+            hit = found.get(digests[i]) if digests[i] is not None else None
+            if hit is None:
+                missing.append(i)
+            else:
+                outputs.put(i, *hit)
     hits = len(items) - len(missing)
     if hits and on_batch is not None:
         on_batch(hits, 0, 0.0)
@@ -60,19 +61,37 @@ def encode_cached(
         numeric = out.dtype != object
         entries = []
         for i, value in zip(chunk, out, strict=True):
-            values[i] = value
+            outputs.put(i, value, numeric)
             blob = pack(value, numeric) if digests[i] is not None else None
             if blob is not None:
                 entries.append((digests[i], blob))
         store.put(entries)
-    return _gather(values, bool(numeric))
+    return outputs.result()
 
 
-def _gather(values: list[Any], numeric: bool) -> np.ndarray:
-    """One output array, laid out as :func:`~dfembed.runtime.batching.run_batched` does."""
-    if numeric and values:
-        return np.stack(values)
-    out = np.empty(len(values), dtype=object)
-    for i, value in enumerate(values):
-        out[i] = value
-    return out
+class _Outputs:
+    """The outputs of ``n`` inputs, filled row by row in any order, laid out as
+    :func:`~dfembed.runtime.batching.run_batched` lays them out.
+
+    Numeric rows are copied into one array allocated at the first row, instead of kept and
+    stacked at the end: a rerun served wholly by the cache held the stored rows and the
+    stacked copy at once (about twice the output).
+    """
+
+    def __init__(self, n: int):
+        self.n = n
+        self.array: np.ndarray | None = None
+        self.objects = np.empty(n, dtype=object)
+
+    def put(self, i: int, value: Any, numeric: bool) -> None:
+        """Row ``i``'s output (``numeric``: a row of a numeric array, else any object)."""
+        if numeric:
+            value = np.asarray(value)
+            if self.array is None:
+                self.array = np.empty((self.n, *value.shape), dtype=value.dtype)
+            self.array[i] = value
+        else:
+            self.objects[i] = value
+
+    def result(self) -> np.ndarray:
+        return self.array if self.array is not None else self.objects
