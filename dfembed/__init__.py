@@ -9,6 +9,14 @@
 from __future__ import annotations
 
 from .accessors import register as _register
+from .analytics import (
+    NearDuplicates,
+    SkippedRowsWarning,
+    fuse,
+    near_duplicates,
+    nearest,
+    similarity_join,
+)
 from .columns import to_numpy, to_scipy
 from .display import preview
 from .engine.stream import as_completed, devices
@@ -39,13 +47,19 @@ __all__ = [
     "ModelLoadError",
     "ModelNotFoundError",
     "ModelSpec",
+    "NearDuplicates",
+    "SkippedRowsWarning",
     "WorkerError",
     "as_completed",
     "devices",
+    "fuse",
     "list_models",
     "maxsim",
+    "near_duplicates",
+    "nearest",
     "preview",
     "read_parquet",
+    "similarity_join",
     "to_numpy",
     "to_parquet",
     "to_scipy",
