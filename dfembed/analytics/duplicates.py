@@ -18,6 +18,7 @@ from .blocking import assigned_rows, cluster_pairs, kmeans, pair_frame
 from .groups import keep_part, later_members, split_positions
 from .kinds import dense_rows
 from .queries import Queries
+from .report import warn_skipped
 from .sampling import Sample, merge_samples, partition_sample
 from .search import search
 
@@ -43,7 +44,8 @@ class NearDuplicates:
         With ``recall_sample``: the share of the exact pairs of the sampled rows that the
         blocked search found, and how many exact pairs that share is of (None otherwise).
     skipped
-        Null rows, left out of every comparison.
+        Null rows, left out of every comparison (and reported by a
+        :class:`SkippedRowsWarning`).
     """
 
     pairs: pd.DataFrame
@@ -116,6 +118,8 @@ def near_duplicates(
     offsets = sample.offsets()
     pairs = _tidy(raw, offsets)
     dropped = later_members(pairs["position_a"].to_numpy(), pairs["position_b"].to_numpy())
+    skipped = int(offsets[-1]) - sample.valid
+    warn_skipped(skipped, "near_duplicates")
     recall = (None, None)
     if clusters > 1 and recall_sample:
         recall = _recall(column, sample, recall_sample, threshold, pairs, offsets, split_every)
@@ -126,7 +130,7 @@ def near_duplicates(
         clusters=max(clusters, 1),
         recall=recall[0],
         recall_pairs=recall[1],
-        skipped=int(offsets[-1]) - sample.valid,
+        skipped=skipped,
     )
 
 
@@ -175,7 +179,9 @@ def _blocked_pairs(column, centroids: np.ndarray, assign: int, threshold: float)
         meta=meta,
         token="dfembed-near-duplicates-assign",
     )
-    pairs = assigned.shuffle("cluster").map_partitions(
+    # the task-based shuffle: P2P rebuilds column types from their names, and pandas cannot
+    # parse "fixed_size_list<item: float>[384]" back (NotImplementedError, measured)
+    pairs = assigned.shuffle("cluster", shuffle_method="tasks").map_partitions(
         cluster_pairs,
         threshold,
         meta=cluster_pairs(meta, threshold),

@@ -167,7 +167,8 @@ def _names(left: pd.DataFrame, left_on, right: pd.DataFrame, right_on, suffixes)
 
 
 def _meta(frame) -> pd.DataFrame:
-    return frame._meta if graph.is_dask(frame) else frame
+    """An empty frame with ``frame``'s columns, dtypes and index type."""
+    return frame._meta if graph.is_dask(frame) else frame.iloc[:0]
 
 
 def _is_dask_frame(obj) -> bool:

@@ -16,6 +16,12 @@ def report_skipped(result: pd.DataFrame, skipped: int, what: str) -> pd.DataFram
     shows where the user computed the result, e.g. under a notebook cell.
     """
     result.attrs["skipped_rows"] = int(skipped)
+    warn_skipped(skipped, what)
+    return result
+
+
+def warn_skipped(skipped: int, what: str) -> None:
+    """Warn that ``skipped`` null rows were left out (nothing if there were none)."""
     if skipped:
         from distributed import warn
 
@@ -24,4 +30,3 @@ def report_skipped(result: pd.DataFrame, skipped: int, what: str) -> pd.DataFram
             "Fill them (embed the missing inputs) or drop them to silence this warning.",
             SkippedRowsWarning,
         )
-    return result
