@@ -100,16 +100,19 @@ def search(queries: Vectors, rows: Vectors, k: int | None, threshold: float | No
 
 
 def _chunks(queries: Vectors, rows: Vectors):
-    """Row chunks of at most :data:`CELLS` product scores, for :func:`select`."""
+    """Row chunks of at most :data:`CELLS` product scores, for :func:`select`. The first is
+    small: it sets each query's bar cheaply, and later chunks only rescore rows above it."""
     step = max(1, CELLS // len(queries))
     scaled = queries.scaled()
-    for start in range(0, len(rows), step):
-        chunk = rows.take(slice(start, start + step))
+    start, size = 0, max(1, step // 16)
+    while start < len(rows):
+        chunk = rows.take(slice(start, start + size))
 
         def rescore(qi, ci, chunk=chunk):
             return exact(queries, qi, chunk, ci)
 
         yield start, scaled @ chunk.scaled().T, margin(queries, chunk), rescore
+        start, size = start + size, step
 
 
 def pairs(a: Vectors, threshold: float, b: Vectors | None = None, block: int = 2048):

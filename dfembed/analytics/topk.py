@@ -55,11 +55,19 @@ def select(chunks: Iterable[Chunk], queries: int, k: int | None, threshold: floa
     best = empty()
     for start, scores, err, rescore in chunks:
         width = scores.shape[1]
-        mask = scores >= (floor - err)[:, None]
-        if k is not None and width > k and np.count_nonzero(mask) > 4 * k * queries + 1024:
-            kth = np.partition(scores, width - k, axis=1)[:, width - k]
-            mask &= scores >= (kth - 2 * err)[:, None]
+        lower = floor - err
+        # once each query has k rows, few rows of a chunk can still enter: look only at
+        # the queries whose best score in the chunk reaches their bar
+        hot = np.flatnonzero(scores.max(axis=1, initial=-np.inf) >= lower)
+        if len(hot) == 0:
+            continue
+        part = scores if len(hot) == queries else scores[hot]
+        mask = part >= lower[hot, None]
+        if k is not None and width > k and np.count_nonzero(mask) > 4 * k * len(hot) + 1024:
+            kth = np.partition(part, width - k, axis=1)[:, width - k]
+            mask &= part >= (kth - 2 * err[hot])[:, None]
         qi, ci = np.nonzero(mask)
+        qi = hot[qi]
         score = rescore(qi, ci)
         keep = score >= floor[qi]
         found = (qi[keep], ci[keep] + start, score[keep])

@@ -177,3 +177,17 @@ def test_text_queries_are_embedded_with_the_model(minilm_int8):
     by_text = dfembed.nearest("pets", col, k=3, model=minilm_int8)
     same(by_text, dfembed.nearest(vectors, col, k=3))
     assert list(by_text["row"])[-1] == 1  # the markets are least about pets
+
+
+def test_small_blocks_give_the_same_answer(data, monkeypatch):
+    """Many row chunks and query blocks: the bar carried between chunks, ties across them."""
+    from dfembed.analytics import dense
+
+    matrix, queries, labels = data
+    monkeypatch.setattr(dense, "CELLS", 64)
+    monkeypatch.setattr(dense, "QUERY_BLOCK", 3)
+    expected = brute_top(brute_scores(queries, matrix), 12, labels)
+    same(dfembed.nearest(queries, column(matrix, labels=labels), k=12), expected)
+    threshold = dfembed.nearest(queries, column(matrix, labels=labels), k=200, threshold=0.2)
+    scores = brute_scores(queries, matrix)
+    assert len(threshold) == int((scores >= np.float32(0.2)).sum())
