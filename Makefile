@@ -34,8 +34,10 @@ notebooks: install-test
 	$(PY) notebooks/build_notebooks.py
 
 bench: install-test
+	$(PY) -m pip install --quiet -e '.[bench]'
 	$(PY) -m tools.offline_models minilm-int8 minilm-fp32 minilm-dynq8
 	$(PY) -m benchmarks.throughput
 	$(PY) -m benchmarks.scaling --quick
 	$(PY) -m benchmarks.dedup
 	$(PY) -m benchmarks.cache
+	$(PY) -m benchmarks.analytics

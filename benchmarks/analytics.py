@@ -23,7 +23,7 @@ float32 product; dfembed by exact scores).
 
 Near-duplicates: ``dfembed.near_duplicates`` at 0.95 on the first ``--dup-rows`` rows
 (200k) on the 2-worker cluster (blocked, recall measured on 1,000 sampled rows against
-exact search); blocked vs exact on the first ``--exact-rows`` rows (20k) in process.
+exact search); blocked vs exact on the first ``--exact-rows`` rows (50k) in process.
 
 Run::
 
@@ -255,14 +255,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--queries", type=int, default=None, help="default 1,000")
     parser.add_argument("--partition-rows", type=int, default=50_000)
     parser.add_argument("--dup-rows", type=int, default=None, help="default 200,000")
-    parser.add_argument("--exact-rows", type=int, default=None, help="default 20,000")
+    parser.add_argument("--exact-rows", type=int, default=None, help="default 50,000")
     parser.add_argument("--k", type=int, default=10)
     parser.add_argument("--skip-pandas", action="store_true", help="no in-process run")
     args = parser.parse_args(argv)
     rows = args.rows or (100_000 if args.quick else 1_000_000)
     nq = args.queries or (100 if args.quick else 1_000)
     dup_rows = args.dup_rows or (20_000 if args.quick else 200_000)
-    exact_rows = args.exact_rows or (5_000 if args.quick else 20_000)
+    exact_rows = args.exact_rows or (5_000 if args.quick else 50_000)
     part = min(args.partition_rows, rows)
 
     common.set_thread_env(1)

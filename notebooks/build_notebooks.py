@@ -110,17 +110,18 @@ QUICKSTART = [
     md("""
     ## Semantic search
 
-    The vectors are L2-normalized, so a dot product is the cosine similarity. The query is
-    embedded the same way (`query=True` adds the model's query prefix where it has one).
+    `dfembed.nearest(queries, column, k=...)` returns the `k` rows closest to each query by
+    cosine similarity, as a long table: query, rank, row (the row's index label), score. It
+    is exact (the same answer as sorting every score, ties in row order) and runs the same
+    on a Dask column (see `02_dask_at_scale.ipynb`). Text queries are embedded with
+    `model=` as queries (`query=True` adds the model's query prefix where it has one).
     """),
     code("""
     def search(query: str, k: int = 5) -> pd.DataFrame:
         \"\"\"The k snippets closest in meaning to the query, best first.\"\"\"
-        vector = dfembed.to_numpy(pd.Series([query]).embed.text(model=MODEL, query=True))[0]
-        scores = matrix @ vector
-        top = np.argsort(-scores)[:k]
-        hits = reviews.iloc[top][["category", "movie_name", "text"]]
-        return hits.assign(cosine=scores[top].round(3))
+        hits = dfembed.nearest(query, reviews["vec"], k=k, model=MODEL)
+        found = reviews.loc[hits["row"], ["category", "movie_name", "text"]]
+        return found.assign(cosine=hits["score"].round(3).to_numpy())
 
 
     search("a heartwarming story about a family")
@@ -134,7 +135,8 @@ QUICKSTART = [
     a classifier on the vectors (see `03_analytics.ipynb`).
     """),
     md("""
-    Many queries at once: embed them as a column too, and take the best match of each.
+    Many queries at once: pass a column of them (its index labels the queries), and take
+    the best match of each (`k=1`).
     """),
     code("""
     queries = pd.DataFrame(
@@ -147,13 +149,12 @@ QUICKSTART = [
             ]
         }
     )
-    q = dfembed.to_numpy(queries.embed.text("query", model=MODEL, query=True))
-    scores = q @ matrix.T
-    best = scores.argmax(axis=1)
+    best = dfembed.nearest(queries["query"], reviews["vec"], k=1, model=MODEL)
+    match = reviews.loc[best["row"]]
     queries.assign(
-        cosine=scores[np.arange(len(q)), best].round(3),
-        category=reviews["category"].to_numpy()[best],
-        best_match=reviews["text"].to_numpy()[best],
+        cosine=best["score"].round(3).to_numpy(),
+        category=match["category"].to_numpy(),
+        best_match=match["text"].to_numpy(),
     )
     """),
     md("""
@@ -275,6 +276,18 @@ DASK = [
     The vectors read back are ready to use, e.g. which site's coverage is closest to a topic
     on average:
     """),
+    md("""
+    Search runs on the cluster too: `dfembed.nearest` on a Dask column is lazy; each
+    partition keeps its own best rows for the queries, and a tree of merges combines them
+    (tasks `dfembed-nearest` and `dfembed-nearest-merge` in the task stream), so no worker
+    ever holds more than a partition. The answer is exact: the same as on one machine.
+    """),
+    code("""
+    topic = "elections and opinion polls in France"
+    hits = dfembed.nearest(topic, ddf["vec"], k=5, model=MODEL)  # lazy
+    top = hits.compute()
+    news.loc[top["row"], ["site", "title"]].assign(cosine=top["score"].round(3).to_numpy())
+    """),
     code("""
     matrix = dfembed.to_numpy(local["vec"])
     topic = dfembed.to_numpy(
@@ -362,25 +375,27 @@ ANALYTICS = [
     md("""
     ## Near-duplicates
 
-    Pairs of messages with cosine similarity above 0.95. Identical texts are embedded once
-    (dfembed deduplicates them), and score 1.0; the other pairs differ in wording: the least
-    similar of them show what the threshold lets through.
+    `dfembed.near_duplicates` finds the pairs of messages with cosine similarity of at least
+    0.95, and a keep-mask that keeps one message of each group of near-identical ones. (This
+    column is small, so every pair is compared; on millions of rows, or a Dask column, rows
+    are first blocked into clusters, and `recall_sample=` measures what that misses.)
+    Identical texts are embedded once (dfembed deduplicates them), and score 1.0; the other
+    pairs differ in wording: the least similar of them show what the threshold lets through.
     """),
     code("""
-    similarity = X @ X.T
-    i, j = np.triu_indices(len(X), k=1)
-    close = similarity[i, j] > 0.95
-    text, label = sms["text"].to_numpy(), sms["label"].to_numpy()
+    dups = dfembed.near_duplicates(sms["vec"], threshold=0.95)
+    a, b = sms.loc[dups.pairs["row_a"]], sms.loc[dups.pairs["row_b"]]
     pairs = pd.DataFrame(
         {
-            "cosine": similarity[i[close], j[close]].round(3),
-            "labels": [f"{label[a]}/{label[b]}" for a, b in zip(i[close], j[close], strict=True)],
-            "message_a": text[i[close]],
-            "message_b": text[j[close]],
+            "cosine": dups.pairs["score"].round(3).to_numpy(),
+            "labels": [f"{x}/{y}" for x, y in zip(a["label"], b["label"], strict=True)],
+            "message_a": a["text"].to_numpy(),
+            "message_b": b["text"].to_numpy(),
         }
     )
     identical = pairs["message_a"] == pairs["message_b"]
-    print(f"{len(pairs)} pairs above 0.95: {identical.sum()} identical, {(~identical).sum()} not")
+    print(f"{len(pairs)} pairs at 0.95 or more: {identical.sum()} identical, {(~identical).sum()} not")
+    print(f"the keep-mask keeps {dups.keep.sum():,} of {len(sms):,} messages: sms[dups.keep]")
     pairs[~identical].sort_values("cosine").head(6)
     """),
     md("""
@@ -471,55 +486,42 @@ HYBRID = [
     md("""
     ## Fusing the rankings
 
-    Dense cosines and SPLADE dot products live on different scales. Two common ways to fuse
-    them: reciprocal rank fusion (RRF: each document scores `1 / (60 + rank)` in each list,
-    summed), and a sum of the scores min-max normalized per query.
+    `dfembed.nearest` ranks a column of either kind: dense by cosine, sparse by dot product
+    (the query embedded with the column's model). Dense cosines and SPLADE dot products live
+    on different scales; `dfembed.fuse` combines the rankings in one of two common ways:
+    reciprocal rank fusion (`method="rrf"`: each document scores `1 / (60 + rank)` in each
+    list, summed), or a sum of the scores min-max normalized per query (`"minmax"`). Here
+    every document is ranked (`k` = all of them), so the answer's rank is always known.
     """),
     code("""
-    def rrf(*score_matrices: np.ndarray, k: int = 60) -> np.ndarray:
-        \"\"\"Reciprocal rank fusion of score matrices [queries, documents].\"\"\"
-        fused = np.zeros(score_matrices[0].shape)
-        for scores in score_matrices:
-            ranks = np.argsort(np.argsort(-scores, axis=1), axis=1)  # 0 = best
-            fused += 1.0 / (k + ranks + 1)
-        return fused
-
-
-    def minmax(scores: np.ndarray) -> np.ndarray:
-        low, high = scores.min(axis=1, keepdims=True), scores.max(axis=1, keepdims=True)
-        return (scores - low) / np.maximum(high - low, 1e-12)
-
-
-    def query_scores(queries: pd.Series) -> dict[str, np.ndarray]:
-        \"\"\"Dense, sparse and fused scores [queries, documents] of a Series of queries.\"\"\"
-        dense = dfembed.to_numpy(queries.embed.text(model=DENSE, query=True)) @ D.T
-        q_sparse = dfembed.to_scipy(
-            queries.embed.sparse(model=SPARSE, query=True), dim=VOCAB.get_vocab_size()
-        )
-        sparse = (q_sparse @ S.T).toarray()
+    def rankings(queries: pd.Series) -> dict[str, pd.DataFrame]:
+        \"\"\"Dense, sparse and fused rankings of every document for a Series of queries.\"\"\"
+        dense = dfembed.nearest(queries, news["dense"], k=len(news), model=DENSE)
+        sparse = dfembed.nearest(queries, news["sparse"], k=len(news), model=SPARSE)
         return {
             "dense": dense,
             "sparse": sparse,
-            "hybrid: RRF": rrf(dense, sparse),
-            "hybrid: min-max sum": minmax(dense) + minmax(sparse),
+            "hybrid: RRF": dfembed.fuse(dense, sparse, method="rrf"),
+            "hybrid: min-max sum": dfembed.fuse(dense, sparse, method="minmax"),
         }
     """),
     code("""
     asked = np.random.default_rng(SEED).choice(len(news), size=200, replace=False)
-    scores = query_scores(news["title"].iloc[asked])
+    ranked = rankings(news["title"].iloc[asked])  # query labels = the answer's row label
 
 
-    def answer_rank(scores: np.ndarray) -> np.ndarray:
+    def answer_rank(ranking: pd.DataFrame) -> pd.Series:
         \"\"\"Where each query's one right answer lands in a ranking (1 = first).\"\"\"
-        return (np.argsort(-scores, axis=1) == asked[:, None]).argmax(axis=1) + 1
+        answers = ranking[ranking["row"] == ranking["query"]]
+        return answers.set_index("query")["rank"].reindex(asked)
 
 
-    def evaluate(scores: np.ndarray) -> dict[str, float]:
-        rank = answer_rank(scores)
+    def evaluate(ranking: pd.DataFrame) -> dict[str, float]:
+        rank = answer_rank(ranking)
         return {"recall@10": (rank <= 10).mean(), "MRR": (1.0 / rank).mean()}
 
 
-    pd.DataFrame({name: evaluate(s) for name, s in scores.items()}).T.round(3)
+    pd.DataFrame({name: evaluate(r) for name, r in ranked.items()}).T.round(3)
     """),
     md("""
     Fusion is not free: titles paraphrase their articles, which suits the dense model, and
@@ -529,10 +531,8 @@ HYBRID = [
     in its top three and dense below ten (the rank of the answer in each ranking).
     """),
     code("""
-    ranks = pd.DataFrame(
-        {name: answer_rank(s) for name, s in scores.items()},
-        index=pd.Index(news["title"].to_numpy()[asked], name="query (title)"),
-    )
+    ranks = pd.DataFrame({name: answer_rank(r).to_numpy() for name, r in ranked.items()})
+    ranks.index = pd.Index(news["title"].to_numpy()[asked], name="query (title)")
     ranks[(ranks["sparse"] <= 3) & (ranks["dense"] > 10)]
     """),
     md("""
@@ -540,9 +540,9 @@ HYBRID = [
     """),
     code("""
     query = "Fillon fake jobs investigation"
-    one = {name: s[0] for name, s in query_scores(pd.Series([query])).items()}
+    one = rankings(pd.Series([query]))
     pd.DataFrame(
-        {name: news["title"].to_numpy()[np.argsort(-s)[:5]] for name, s in one.items()},
+        {name: news["title"].to_numpy()[r["row"].to_numpy()[:5]] for name, r in one.items()},
         index=pd.RangeIndex(1, 6, name="rank"),
     )
     """),
@@ -555,7 +555,8 @@ HYBRID = [
     to provide it:
     """),
     code("""
-    candidates = news.iloc[np.argsort(-one["hybrid: RRF"])[:20]][["site", "title", "lead"]]
+    first_stage = one["hybrid: RRF"].head(20)
+    candidates = news.loc[first_stage["row"], ["site", "title", "lead"]]
     try:
         candidates.embed.rerank(query, "lead", local_files_only=True)
     except dfembed.ModelNotFoundError as err:
@@ -582,12 +583,12 @@ HYBRID = [
     candidates["tokens"] = candidates.embed.late_interaction("lead", model=str(late))
     shutil.rmtree(late)
 
-    maxsim = dfembed.maxsim(q_tokens, candidates["tokens"])
-    first_stage = -np.arange(len(candidates), dtype=float)  # the fused order as scores
+    # a late-interaction column is ranked by MaxSim (dfembed.maxsim scores one query)
+    by_maxsim = dfembed.nearest(q_tokens, candidates["tokens"], k=len(candidates))
+    final = dfembed.fuse(first_stage, by_maxsim)  # RRF of the two rankings
     candidates["first_stage"] = np.arange(1, len(candidates) + 1)
-    candidates["maxsim"] = maxsim
-    candidates["final"] = rrf(first_stage[None], maxsim[None])[0]
-    reranked = candidates.sort_values("final", ascending=False)
+    candidates["maxsim"] = by_maxsim.set_index("row")["score"]
+    reranked = candidates.loc[final["row"]].assign(final=final["score"].to_numpy())
     reranked[["first_stage", "maxsim", "site", "title"]].head(8).round(2)
     """),
 ]

@@ -26,7 +26,11 @@ CELLS = 1 << 23
 #: Most queries scored in one product; more are taken in blocks.
 QUERY_BLOCK = 4096
 #: Rows per exact (float64) scoring batch.
-EXACT_BATCH = 4096
+EXACT_BATCH = 1024
+
+# Scratch arrays are allocated once per call and reused chunk after chunk: Dask's nanny
+# starts workers with MALLOC_TRIM_THRESHOLD_=65536, under which glibc maps every large
+# array afresh, and a new 32 MiB array per chunk made a worker's search 2-3x slower.
 
 
 @dataclass(frozen=True)
@@ -43,22 +47,26 @@ class Vectors:
     def take(self, rows: np.ndarray | slice) -> Vectors:
         return Vectors(self.matrix[rows], self.norms[rows], self.metric)
 
-    def scaled(self) -> np.ndarray:
+    def scaled(self, out: np.ndarray | None = None) -> np.ndarray:
         """The float32 rows the product uses: unit length for cosine (zero vectors stay
-        zero), the vectors themselves for dot."""
+        zero), the vectors themselves for dot; written into ``out`` if given."""
         if self.metric != "cosine":
             return self.matrix
         inverse = np.divide(1.0, self.norms, out=np.zeros_like(self.norms), where=self.norms > 0)
-        return self.matrix * inverse.astype(np.float32)[:, None]
+        out = np.empty_like(self.matrix) if out is None else out[: len(self.matrix)]
+        return np.multiply(self.matrix, inverse.astype(np.float32)[:, None], out=out)
 
 
 def prepare(matrix: np.ndarray, metric: str) -> Vectors:
     """Vectors of a ``(n, dim)`` matrix for ``metric`` (``"cosine"`` or ``"dot"``)."""
     matrix = np.ascontiguousarray(matrix, dtype=np.float32)
     norms = np.empty(len(matrix), dtype=np.float64)
+    scratch = np.empty((min(EXACT_BATCH, len(matrix)), matrix.shape[1]), dtype=np.float64)
     for start in range(0, len(matrix), EXACT_BATCH):
-        part = matrix[start : start + EXACT_BATCH].astype(np.float64)
-        norms[start : start + len(part)] = np.sqrt((part * part).sum(axis=1))
+        part = scratch[: len(matrix[start : start + EXACT_BATCH])]
+        part[:] = matrix[start : start + EXACT_BATCH]
+        np.square(part, out=part)
+        norms[start : start + len(part)] = np.sqrt(part.sum(axis=1))
     return Vectors(matrix, norms, metric)
 
 
@@ -66,9 +74,14 @@ def exact(a: Vectors, ia: np.ndarray, b: Vectors, ib: np.ndarray) -> np.ndarray:
     """The exact float32 scores of pairs ``(a[ia[n]], b[ib[n]])``: cosine (0 for a zero
     vector) or dot product, summed in float64 and rounded once."""
     out = np.empty(len(ia), dtype=np.float32)
+    size = (min(EXACT_BATCH, len(ia)), a.matrix.shape[1])
+    left, right = np.empty(size, dtype=np.float64), np.empty(size, dtype=np.float64)
     for start in range(0, len(ia), EXACT_BATCH):
         sa, sb = ia[start : start + EXACT_BATCH], ib[start : start + EXACT_BATCH]
-        dots = (a.matrix[sa].astype(np.float64) * b.matrix[sb].astype(np.float64)).sum(axis=1)
+        x, y = left[: len(sa)], right[: len(sa)]
+        x[:] = a.matrix[sa]  # float32 to float64: each product below is exact
+        y[:] = b.matrix[sb]
+        dots = np.multiply(x, y, out=x).sum(axis=1)
         if a.metric == "cosine":
             scale = a.norms[sa] * b.norms[sb]
             dots = np.divide(dots, scale, out=np.zeros_like(dots), where=scale > 0)
@@ -101,17 +114,22 @@ def search(queries: Vectors, rows: Vectors, k: int | None, threshold: float | No
 
 def _chunks(queries: Vectors, rows: Vectors):
     """Row chunks of at most :data:`CELLS` product scores, for :func:`select`. The first is
-    small: it sets each query's bar cheaply, and later chunks only rescore rows above it."""
-    step = max(1, CELLS // len(queries))
+    small: it sets each query's bar cheaply, and later chunks only rescore rows above it.
+    The scores of a chunk live in one reused buffer: valid until the next chunk."""
+    step = min(max(1, CELLS // len(queries)), len(rows))
     scaled = queries.scaled()
+    rows_buffer = np.empty((step, rows.matrix.shape[1]), dtype=np.float32)
+    scores_buffer = np.empty(len(queries) * step, dtype=np.float32)
     start, size = 0, max(1, step // 16)
     while start < len(rows):
         chunk = rows.take(slice(start, start + size))
+        scores = scores_buffer[: len(queries) * len(chunk)].reshape(len(queries), len(chunk))
+        np.matmul(scaled, chunk.scaled(rows_buffer).T, out=scores)
 
         def rescore(qi, ci, chunk=chunk):
             return exact(queries, qi, chunk, ci)
 
-        yield start, scaled @ chunk.scaled().T, margin(queries, chunk), rescore
+        yield start, scores, margin(queries, chunk), rescore
         start, size = start + size, step
 
 
@@ -122,17 +140,27 @@ def pairs(a: Vectors, threshold: float, b: Vectors | None = None, block: int = 2
     same = b is None
     b = a if same else b
     found = [empty()]
+    size = min(block, max(len(a), 1))
+    scores_buffer = np.empty(size * min(block, max(len(b), 1)), dtype=np.float32)
+    mask_buffer = np.empty(scores_buffer.shape, dtype=bool)
+    rows_buffer = np.empty((min(block, max(len(b), 1)), a.matrix.shape[1]), dtype=np.float32)
+    upper = np.triu(np.ones((size, size), dtype=bool), k=1)
     for i0 in range(0, len(a), block):
         ia = a.take(slice(i0, i0 + block))
         left = ia.scaled()
+        bar = float(np.float32(threshold)) - margin(ia, b)
         for j0 in range(i0 if same else 0, len(b), block):
             jb = b.take(slice(j0, j0 + block))
-            scores = left @ jb.scaled().T
-            mask = scores >= (threshold - margin(ia, jb))[:, None]
+            shape = (len(ia), len(jb))
+            scores = scores_buffer[: shape[0] * shape[1]].reshape(shape)
+            np.matmul(left, jb.scaled(rows_buffer).T, out=scores)
+            mask = np.greater_equal(
+                scores, bar[:, None], out=mask_buffer[: scores.size].reshape(shape)
+            )
             if same and i0 == j0:
-                mask &= np.triu(np.ones(mask.shape, dtype=bool), k=1)
+                mask &= upper[: shape[0], : shape[1]]
             ii, jj = np.nonzero(mask)
             score = exact(ia, ii, jb, jj)
-            keep = score >= threshold
+            keep = score >= np.float32(threshold)
             found.append((ii[keep] + i0, jj[keep] + j0, score[keep]))
     return tuple(np.concatenate(parts) for parts in zip(*found, strict=True))

@@ -53,21 +53,21 @@ def select(chunks: Iterable[Chunk], queries: int, k: int | None, threshold: floa
     # compares a float32 column with a Python float), then each full query's k-th best
     floor = np.full(queries, -np.inf if threshold is None else float(np.float32(threshold)))
     best = empty()
+    buffer = np.empty(0, dtype=bool)
     for start, scores, err, rescore in chunks:
         width = scores.shape[1]
-        lower = floor - err
-        # once each query has k rows, few rows of a chunk can still enter: look only at
-        # the queries whose best score in the chunk reaches their bar
-        hot = np.flatnonzero(scores.max(axis=1, initial=-np.inf) >= lower)
-        if len(hot) == 0:
+        if buffer.size < scores.size:
+            buffer = np.empty(scores.size, dtype=bool)
+        mask = np.greater_equal(
+            scores, (floor - err)[:, None], out=buffer[: scores.size].reshape(scores.shape)
+        )
+        count = np.count_nonzero(mask)
+        if count == 0:  # once each query has its k rows, most chunks add nothing
             continue
-        part = scores if len(hot) == queries else scores[hot]
-        mask = part >= lower[hot, None]
-        if k is not None and width > k and np.count_nonzero(mask) > 4 * k * len(hot) + 1024:
-            kth = np.partition(part, width - k, axis=1)[:, width - k]
-            mask &= part >= (kth - 2 * err[hot])[:, None]
+        if k is not None and width > k and count > 4 * k * queries + 1024:
+            kth = np.partition(scores, width - k, axis=1)[:, width - k]
+            mask &= scores >= (kth - 2 * err)[:, None]
         qi, ci = np.nonzero(mask)
-        qi = hot[qi]
         score = rescore(qi, ci)
         keep = score >= floor[qi]
         found = (qi[keep], ci[keep] + start, score[keep])
