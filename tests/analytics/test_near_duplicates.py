@@ -127,3 +127,6 @@ def test_keep_mask_keeps_the_first_row_of_each_connected_group():
     assert found.keep.to_dict() == dict(zip(col.index, expected, strict=True))
     on_dask = dfembed.near_duplicates(to_dask(col, 3), THRESHOLD)
     assert on_dask.keep.compute(scheduler="sync").to_dict() == found.keep.to_dict()
+    frame = to_dask(pd.DataFrame({"vec": col, "n": range(7)}), 3)
+    kept = frame[dfembed.near_duplicates(frame["vec"], THRESHOLD).keep]  # filters lazily
+    assert list(kept.compute(scheduler="sync").index) == ["null", "c", "d", "alone"]
