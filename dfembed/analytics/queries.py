@@ -109,6 +109,8 @@ def _is_texts(queries) -> bool:
             return False
         cells = queries.dropna()
         return len(cells) > 0 and isinstance(cells.iloc[0], str)
+    if isinstance(queries, np.ndarray) and queries.dtype.kind in "UO" and queries.size:
+        return isinstance(queries.flat[0], str)
     return isinstance(queries, Sequence) and len(queries) > 0 and isinstance(queries[0], str)
 
 

@@ -191,3 +191,20 @@ def test_small_blocks_give_the_same_answer(data, monkeypatch):
     threshold = dfembed.nearest(queries, column(matrix, labels=labels), k=200, threshold=0.2)
     scores = brute_scores(queries, matrix)
     assert len(threshold) == int((scores >= np.float32(0.2)).sum())
+
+
+def test_empty_partitions_and_an_all_null_partition(data):
+    matrix, queries, _ = data
+    col = column(matrix, null=range(0, 40))
+    frame = to_dask(col.to_frame().assign(n=range(len(matrix))), 5)
+    filtered = frame[(frame["n"] < 40) | (frame["n"] >= 120)]["vec"]  # partitions 2-3 empty
+    keep = np.r_[np.arange(120, 200)]
+    with pytest.warns(dfembed.SkippedRowsWarning, match="40 null rows"):
+        result = dfembed.nearest(queries, filtered, k=4).compute(scheduler="sync")
+    same(result, brute_top(brute_scores(queries, matrix[keep]), 4, keep))
+
+
+def test_text_queries_as_a_numpy_array_of_strings(data):
+    matrix, _, _ = data
+    with pytest.raises(dfembed.InputError, match="The queries are texts"):
+        dfembed.nearest(np.array(["a query", "another"]), column(matrix))
