@@ -57,7 +57,10 @@ def nearest(
     (the row's index label) and ``score``, sorted by query then rank; a lazy one-partition
     Dask DataFrame when ``column`` is Dask. Ties are broken by row order (on Dask:
     partition, then position), so the answer equals a stable sort of all scores.
-    Dense scores are exact (float64 sums rounded to float32), the same on any partitioning.
+    Dense scores are exact (float64 sums rounded to float32) and sparse ones are float32
+    sums in a fixed order: both the same on any partitioning. MaxSim scores are
+    :func:`dfembed.maxsim`'s float32 products, which may differ in the last bit between
+    partitionings (and so order near-ties differently).
     Null rows are skipped: counted in ``result.attrs["skipped_rows"]`` and reported by a
     :class:`SkippedRowsWarning`.
 

@@ -65,8 +65,9 @@ def search(
     """Search a pandas or Dask column: :class:`Hits` (pandas) or a task giving them (Dask).
 
     ``queries`` is a :class:`Queries` or, on Dask, a task that returns one. ``partitions``
-    are the Dask column's partitions as tasks (``to_delayed()``), when already at hand; on
-    pandas, tasks stand for the frame where the queries are a task themselves.
+    are the column's partitions as tasks (``to_delayed()``) when already at hand; a pandas
+    frame handed over as one task (a join's right side when the left is Dask) is searched
+    as a single partition.
     """
     if partitions is None and graph.is_dask(vectors):
         partitions = vectors.to_delayed()
