@@ -5,7 +5,7 @@ offsets and masks: several KB per text. A partition of 100,000 distinct texts wo
 ~600 MB of them alive through the whole batching run, so texts are tokenized in chunks and
 only their ids (and type ids, when any is not 0) are kept, in flat arrays (:class:`TokenRows`).
 Long texts are encoded from a prefix cut where the tokenizer ends a word (:class:`PrefixCut`),
-which gives exactly the tokens of the whole text, truncated.
+which gives exactly the tokens of the whole text, truncated; so are both sides of pairs.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ..errors import ModelLoadError
-from .prefix_cut import PrefixCut, encode_truncated, separators
+from .prefix_cut import PrefixCut, encode_pairs_truncated, encode_truncated, separators
 
 if TYPE_CHECKING:
     from tokenizers import Tokenizer
@@ -215,8 +215,8 @@ class TextTokenizer:
                 chunk = [prefix + t for t in chunk] if prefix else chunk
                 encodings = encode_truncated(tokenizer, chunk, window, self._cut)
             else:
-                both = zip(pairs[start : start + CHUNK_TEXTS], chunk, strict=False)
-                encodings = tokenizer.encode_batch(list(both), add_special_tokens=True)
+                both = list(zip(pairs[start : start + CHUNK_TEXTS], chunk, strict=False))
+                encodings = encode_pairs_truncated(tokenizer, both, window, self._cut)
             parts.append(TokenRows.from_encodings(encodings))
         return TokenRows.concat(parts)
 

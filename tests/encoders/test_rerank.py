@@ -248,3 +248,91 @@ def test_registry_knows_the_published_rerankers():
         assert info is not None and info.kind == "rerank", repo
         assert info.onnx_file == "onnx/model.onnx"
     assert lookup("jinaai/jina-reranker-v1-tiny-en").max_length == 8192
+
+
+class _Spy:
+    """A ``tokenizers.Tokenizer`` stand-in that records the longest text it is asked to encode."""
+
+    def __init__(self, inner):
+        self.inner = inner
+        self.longest = 0
+
+    def encode_batch(self, inputs, **kwargs):
+        for item in inputs:
+            sides = item if isinstance(item, tuple) else (item,)
+            self.longest = max(self.longest, *(len(side) for side in sides))
+        return self.inner.encode_batch(inputs, **kwargs)
+
+    def __getattr__(self, name):
+        return getattr(self.inner, name)
+
+
+def _pairs(seed: int, cap: int) -> list[tuple[str, str]]:
+    """Pairs whose sides are short, fill the window, or run past the cut's ``cap``; and some
+    of the same text twice (equal lengths: truncation breaks the tie its own way)."""
+    import random
+
+    from tests.encoders.test_prefix_cut import _texts
+
+    rnd = random.Random(seed)
+    pool = _texts(60, seed)
+
+    def side() -> str:
+        text = rnd.choice(pool)
+        size = rnd.choice([0, 10, 3 * cap // 4, 2 * cap, 3 * cap])
+        while len(text) < size:
+            text += rnd.choice(" \n") + rnd.choice(pool)
+        return text[: max(size, 1)] if size else text[:40]
+
+    pairs = [(side(), side()) for _ in range(100)]
+    return pairs + [(text, text) for _, text in pairs[:8]]  # ties: the second side wins
+
+
+@pytest.mark.parametrize("chars_per_token", [2, 16])
+@pytest.mark.parametrize("max_length", [16, 17])  # 13 and 14 tokens left by [CLS] [SEP] [SEP]
+def test_long_pairs_give_the_tokens_of_a_full_encode(
+    reranker, max_length, chars_per_token, monkeypatch
+):
+    """Long sides are cut before tokenizing, and the pair's tokens do not change:
+    longest-first truncation of either side or both, an odd or even number of tokens left.
+    (2 characters per window token makes cut sides that do not fill the window.)"""
+    from dfembed.encoders import prefix_cut
+    from dfembed.encoders.tokens import TextTokenizer
+
+    monkeypatch.setattr(prefix_cut, "_CHARS_PER_TOKEN", chars_per_token)
+    path = Path(reranker) / "tokenizer.json"
+    pairs = _pairs(max_length * chars_per_token, max_length * chars_per_token)
+    tokenizer = TextTokenizer(path, max_length)
+    spy = tokenizer.tokenizer = _Spy(tokenizer.tokenizer)
+    rows = tokenizer.encode([t for _, t in pairs], pairs=[q for q, _ in pairs])
+    reference = Tokenizer.from_file(str(path))
+    reference.no_padding()
+    reference.enable_truncation(max_length)
+    for i, (query, text) in enumerate(pairs):
+        want = reference.encode(query, text)
+        assert rows.row(i).tolist() == want.ids, (i, len(query), len(text))
+        assert rows.row_type_ids(i).tolist() == want.type_ids, i
+    assert spy.longest == max(len(side) for pair in pairs for side in pair)  # some redone whole
+
+
+def test_a_long_document_is_cut_before_it_is_tokenized(reranker, direct):
+    """A 10 MB document: 12.6 s and +1.5 GB when the pair was tokenized whole."""
+    from dfembed.encoders.tokens import TextTokenizer
+
+    path = Path(reranker) / "tokenizer.json"
+    document = "Cats purr when they are content, and sometimes when hurt.\n" * 170_000
+    tokenizer = TextTokenizer(path, 512)
+    spy = tokenizer.tokenizer = _Spy(tokenizer.tokenizer)
+    rows = tokenizer.encode([document, "short"], pairs=[QUERY, document])
+    assert spy.longest < 20_000  # the prefixes, not 10 MB
+    assert len(rows.row(0)) == len(rows.row(1)) == 512
+    # the same tokens as a whole encode: checked on 300 KB (a whole pair is costly)
+    reference = Tokenizer.from_file(str(path))
+    reference.no_padding()
+    reference.enable_truncation(512)
+    head = document[:300_000]
+    cut = tokenizer.encode([head, head[:500]], pairs=[QUERY, head])
+    assert cut.row(0).tolist() == reference.encode(QUERY, head).ids
+    assert cut.row(1).tolist() == reference.encode(head, head[:500]).ids
+    scores = pd.Series([head]).embed.rerank(QUERY, model=reranker)
+    assert scores.iloc[0] == pytest.approx(direct(QUERY, head), abs=1e-5)
