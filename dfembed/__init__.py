@@ -19,6 +19,8 @@ from .errors import (
     InputError,
     ModelLoadError,
     ModelNotFoundError,
+    PanicError,
+    TokenizerError,
     WorkerError,
 )
 from .io.parquet import read_parquet, to_parquet, write_parquet
@@ -39,6 +41,8 @@ __all__ = [
     "ModelLoadError",
     "ModelNotFoundError",
     "ModelSpec",
+    "PanicError",
+    "TokenizerError",
     "WorkerError",
     "as_completed",
     "devices",

@@ -12,7 +12,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from ..errors import ModelLoadError
+from ..errors import ModelLoadError, TokenizerError
 from ..models.hub import ResolvedModel
 from ..models.registry import output_to_read
 from ..runtime.batching import DEFAULT_TOKEN_BUDGET, dedup, run_batched
@@ -167,8 +167,17 @@ class Encoder(abc.ABC):
     def encode_distinct(
         self, items: Sequence[Any], options: EncodeOptions, on_batch: OnBatch | None = None
     ) -> np.ndarray:
-        """Outputs of ``items`` (already deduplicated, if at all): sort, batch, run, restore."""
-        prepared = self.prepare(items, options)
+        """Outputs of ``items`` (already deduplicated, if at all): sort, batch, run, restore.
+
+        A :class:`~dfembed.errors.TokenizerError` leaves with the input it names in ``item``,
+        which the engine maps back to a row.
+        """
+        try:
+            prepared = self.prepare(items, options)
+        except TokenizerError as exc:
+            if exc.position is not None and exc.item is None:
+                exc.item = items[exc.position]
+            raise
         return run_batched(
             prepared.lengths,
             lambda positions: self.run(prepared, positions, options),
