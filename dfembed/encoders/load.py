@@ -6,7 +6,7 @@ import importlib
 import threading
 import time
 
-from ..errors import DfembedError, ModelLoadError
+from ..errors import DfembedError, ModelLoadError, is_panic
 from ..models.hub import resolve
 from ..runtime.session import SessionOptions, create_session
 from ..spec import ModelSpec
@@ -54,12 +54,22 @@ def build_encoder(spec: ModelSpec, device_id: int | None = None) -> Encoder:
     )
     if cls.needs_session:
         session = create_session(model.onnx_path, options, model.file("config.json"))
+    panic = None
     try:
         encoder = cls(model, session)
     except DfembedError:
         raise
     except Exception as exc:
         raise ModelLoadError(f"Could not set up {spec.describe()}: {exc}") from exc
+    except BaseException as exc:  # a Rust panic (its tokenizer): not chained, Dask cannot pickle it
+        if not is_panic(exc):
+            raise
+        panic = f"{type(exc).__name__}: {exc}"
+    if panic is not None:
+        raise ModelLoadError(
+            f"Could not set up {spec.describe()}: its tokenizer or runtime panicked ({panic}). "
+            "The model's files may be hostile or broken: use the model's original files."
+        )
     if session is not None:
         encoder.precision = options.precision
     return encoder
