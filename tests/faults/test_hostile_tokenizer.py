@@ -32,20 +32,25 @@ class Boom(BaseException):
     """A library's own BaseException subclass (importable by the workers: tests is a package)."""
 
 
-@pytest.fixture(scope="module")
-def hostile_model(tmp_path_factory) -> str:
-    """The tiny text model with a pre-tokenizer regex that panics on ``TRIGGER``."""
-    folder = build_tiny_text_model(tmp_path_factory.mktemp("hostile") / "model")
+def _with_split(folder: Path, regex: str, first: bool = True) -> str:
+    """``folder``'s tokenizer with a ``Split`` on ``regex`` before (or after) its own step."""
     path = folder / "tokenizer.json"
     tokenizer = json.loads(path.read_text())
-    split = {"type": "Split", "pattern": {"Regex": HOSTILE}, "behavior": "Isolated"}
+    split = {"type": "Split", "pattern": {"Regex": regex}, "behavior": "Isolated"}
     split["invert"] = False
+    steps = [split, tokenizer["pre_tokenizer"]]
     tokenizer["pre_tokenizer"] = {
         "type": "Sequence",
-        "pretokenizers": [split, tokenizer["pre_tokenizer"]],
+        "pretokenizers": steps if first else steps[::-1],
     }
     path.write_text(json.dumps(tokenizer))
     return str(folder)
+
+
+@pytest.fixture(scope="module")
+def hostile_model(tmp_path_factory) -> str:
+    """The tiny text model with a pre-tokenizer regex that panics on ``TRIGGER``."""
+    return _with_split(build_tiny_text_model(tmp_path_factory.mktemp("hostile") / "m"), HOSTILE)
 
 
 def _frame() -> pd.DataFrame:
@@ -73,6 +78,21 @@ def test_the_tokenizer_names_the_input_that_panics(hostile_model):
     # and as pairs (reranking): the pair whose text panics
     with pytest.raises(TokenizerError, match="panicked on input 2"):
         tokenizer.encode(["fine", "good", TRIGGER], pairs=["query"] * 3)
+
+
+def test_a_tokenizer_that_panics_while_loading_is_a_model_load_error(tmp_path, monkeypatch):
+    """dfembed runs the pipeline on probe texts when it loads a tokenizer (to find where long
+    texts can be cut): one of them is 120 x's, on which ``(x+x+)+y`` backtracks without end."""
+    from dfembed.encoders.text import TextEncoder
+
+    folder = _with_split(build_tiny_text_model(tmp_path / "probe"), "(x+x+)+y", first=False)
+    with pytest.raises(ModelLoadError, match="panicked on probe texts while loading"):
+        pd.Series(["hello world"]).embed.text(model=folder)
+    # any other panic while an encoder is set up: a ModelLoadError too
+    tiny = str(build_tiny_text_model(tmp_path / "tiny"))
+    monkeypatch.setattr(TextEncoder, "__init__", _explode)
+    with pytest.raises(ModelLoadError, match="Boom: a BaseException from deep inside"):
+        pd.Series(["hello world"]).embed.text(model=tiny)
 
 
 def test_pandas_raises_an_input_error_naming_the_row(hostile_model):
@@ -103,7 +123,7 @@ def test_dask_ends_with_the_error_instead_of_hanging(hostile_model, clusters):
     assert client.compute(clean).result(timeout=60).notna().all()
 
 
-def _explode(self, items, options, on_batch=None):
+def _explode(self, *args, **kwargs):
     raise Boom("a BaseException from deep inside")
 
 
@@ -126,7 +146,7 @@ def test_any_base_exception_in_process_becomes_a_dfembed_error(monkeypatch, tmp_
         pd.Series(["hello world"]).embed.text(model=tiny)
 
 
-def _interrupt(self, items, options, on_batch=None):
+def _interrupt(self, *args, **kwargs):
     raise KeyboardInterrupt
 
 
