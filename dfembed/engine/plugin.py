@@ -7,7 +7,10 @@
   count, then loads the model in a thread (``asyncio.to_thread``) so the worker's event loop
   keeps answering heartbeats while a large model loads. Workers that join later load it
   lazily, on their first task. A failed load is kept and reported by the tasks, naming the
-  worker and the model, instead of poisoning the worker.
+  worker and the model, instead of poisoning the worker. Its teardown (on
+  ``client.unregister_worker_plugin(name)`` or when the worker closes) drops the model's
+  session from the worker's cache, which also keeps only the most recently used few
+  (:data:`dfembed.encoders.load.MAX_LOADED`).
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ import logging
 
 from distributed.diagnostics.plugin import SchedulerPlugin, WorkerPlugin
 
-from ..encoders.load import get_encoder
+from ..encoders.load import forget, get_encoder, loaded_count
 from ..errors import DfembedError, WorkerError
 from ..runtime.devices import worker_device
 from ..spec import ModelSpec
@@ -110,6 +113,18 @@ class ModelPlugin(WorkerPlugin):
                     self.worker_name,
                     exc,
                 )
+
+    async def teardown(self, worker) -> None:
+        """Free this spec's session on the worker: the plugin is being removed.
+
+        A plugin whose spec ends up the same on this worker (``threads=None`` with one
+        thread, and ``threads=1``) shares the session: it loads it again on its next task.
+        """
+        if self._loading is not None:  # a preload still running would cache it again
+            await asyncio.wait([self._loading])
+        if self.worker_spec is not None and forget(self.worker_spec):
+            metrics.prometheus().sessions.set(loaded_count())
+        self._reported = False
 
     def loaded(self):
         """The encoder if it is already loaded on this worker, else ``None`` (never loads)."""
