@@ -18,6 +18,7 @@ from collections import OrderedDict
 
 from ..errors import DfembedError, ModelLoadError, is_panic
 from ..models.hub import resolve
+from ..runtime.memory import release_free_memory
 from ..runtime.session import SessionOptions, create_session
 from ..spec import ModelSpec
 from .base import Encoder
@@ -117,8 +118,15 @@ def get_encoder(spec: ModelSpec, device_id: int | None = None) -> Encoder:
         else:
             evicted = 0
     if evicted:
-        gc.collect()  # sessions held in reference cycles are freed now, not at some later pass
+        _release()
     return encoder
+
+
+def _release() -> None:
+    """Free dropped sessions now (not at some later garbage collection) and hand their
+    memory back to the operating system."""
+    gc.collect()
+    release_free_memory()
 
 
 def _key(spec: ModelSpec, device_id: int | None) -> tuple[str, int]:
@@ -150,7 +158,7 @@ def forget(spec: ModelSpec, device_id: int | None = None) -> bool:
         found = _cache.pop(_key(spec, device_id), None) is not None
         load_seconds.pop(_key(spec, device_id), None)
     if found:
-        gc.collect()
+        _release()
     return found
 
 
@@ -164,4 +172,4 @@ def clear_cache() -> None:
     with _lock:
         _cache.clear()
         load_seconds.clear()
-    gc.collect()
+    _release()
