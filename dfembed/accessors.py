@@ -41,6 +41,10 @@ class _EmbedAccessor:
     def _run(self, task: EmbedTask, progress: bool, parallel: int | None):
         raise NotImplementedError  # pragma: no cover - abstract
 
+    def _width(self, spec: ModelSpec) -> int:
+        """The output width, known before any row is embedded (a column's dtype needs it)."""
+        return resolve(spec).info.dim  # in process: this process runs the model anyway
+
     # -- shared ------------------------------------------------------------------------
     def _column(self, column: Hashable | None) -> Hashable | None:
         if self._is_series():
@@ -72,7 +76,7 @@ class _EmbedAccessor:
             self._column(query_column)
         if name is None:
             name = self._obj.name if column is None else column
-        dim = resolve(spec).info.dim
+        dim = self._width(spec)
         return EmbedTask(
             spec=spec,
             options=options,
@@ -433,6 +437,11 @@ class DaskEmbedAccessor(_EmbedAccessor):
             return super()._column(column)
         inputs.check_column(self._obj._meta, column)
         return column
+
+    def _width(self, spec: ModelSpec) -> int:
+        from .engine.dask import declared_width  # a client never fetches the model itself
+
+        return declared_width(spec)
 
     def _run(self, task: EmbedTask, progress: bool, parallel: int | None):
         if parallel is not None:

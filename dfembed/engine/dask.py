@@ -8,8 +8,13 @@ import math
 import numpy as np
 import pandas as pd
 
+from ..errors import ModelNotFoundError
+from ..models.describe import describe
+from ..models.hub import resolve
+from ..models.registry import SIZED_KINDS
 from ..runtime.devices import worker_device
 from ..runtime.memory import release_free_memory
+from ..spec import ModelSpec
 from .cluster import active_client, client_for
 from .metrics import batch_recorder
 from .partitions import balanced_bounds, text_costs
@@ -49,6 +54,33 @@ def embed_dask(obj, task: EmbedTask, progress: bool = False):
     if progress:
         result = _persist_with_progress(result, client)
     return result
+
+
+def declared_width(spec: ModelSpec) -> int:
+    """The vectors' width a lazy result declares, learnt without running the model here.
+
+    With a distributed client, this process only builds the graph: the width comes from
+    :func:`~dfembed.models.describe.describe` (registry, local folder, or the hub's small
+    JSON files; never the graph or weights). Where those do not state it, or this process
+    cannot see the model at all (a folder only the workers have, a hub it cannot reach),
+    one worker resolves the model, which it downloads to run anyway, and answers. With no
+    client this process computes, so it resolves the model itself.
+    """
+    client = active_client()
+    if client is None:
+        return resolve(spec).info.dim
+    try:
+        info = describe(spec)
+    except ModelNotFoundError:  # not here; the workers may have it (else they say why)
+        info = None
+    if info is not None and (info.dim or info.kind not in SIZED_KINDS):
+        return info.dim
+    return client.submit(model_width, spec, pure=False).result()
+
+
+def model_width(spec: ModelSpec) -> int:
+    """The width of ``spec``'s vectors, as the process that runs it sees it (a Dask task)."""
+    return resolve(spec).info.dim
 
 
 def embed_pandas_on_cluster(

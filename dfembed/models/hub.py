@@ -13,16 +13,16 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import os
 import sys
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-from ..errors import ModelLoadError, ModelNotFoundError
+from ..errors import ModelNotFoundError
 from ..runtime.graphs import external_data_files
 from ..spec import ModelSpec
 from .descriptor import info_from_folder, with_graph_width
-from .registry import ModelInfo, lookup
+from .names import check_kind, local_folder, registry_entry
+from .registry import ModelInfo
 from .verify import verify_snapshot
 
 #: Where an unknown hub repository may keep its ONNX graph, in order of preference.
@@ -96,29 +96,18 @@ class ResolvedModel:
 
 def resolve(spec: ModelSpec) -> ResolvedModel:
     """Find or download the files of ``spec.model``; raise a specific error otherwise."""
-    folder = Path(os.path.expanduser(spec.model))
-    if folder.is_dir():
+    folder = local_folder(spec)
+    if folder is not None:
         return _from_folder(folder, None, spec, local=True)
-    if spec.model.startswith(("/", "~", ".")):  # a path (no hub id starts so): say so
-        raise ModelNotFoundError(
-            f"{spec.model!r} is not a local directory: {folder} does not exist here. On a "
-            "cluster, every worker needs the model folder at this same path."
-        )
-    known = lookup(spec.model)
-    if known is None and spec.model.count("/") != 1:
-        raise ModelNotFoundError(
-            f"{spec.model!r} is not a local directory, a known model name or a hub "
-            "repository id ('owner/name'). See dfembed.list_models() for known names."
-        )
+    known = registry_entry(spec)
     if known is not None:
-        _check_kind(known, spec)
         if not known.onnx_file and not known.repo:
             # nothing to download (BM25): its data files ship with dfembed, so it works offline
             return _from_folder(PACKAGED_DATA, known, spec)
         repo, patterns = known.repo or spec.model, known.files()
     else:
         repo, patterns = spec.model, _unknown_repo_patterns()
-    model = _from_folder(_download(repo, spec.revision, spec, patterns), known, spec)
+    model = _from_folder(download(repo, spec.revision, spec, patterns), known, spec)
     _complete(repo, model, spec)
     return model
 
@@ -130,17 +119,8 @@ def _complete(repo: str, model: ResolvedModel, spec: ModelSpec) -> None:
     verify_snapshot(folder, [folder / name for name in model.info.files()])  # graph first
     missing = [name for name in model.weight_files() if model.file(name) is None]
     if missing:  # from the snapshot's own commit, even if the branch has moved on since
-        _download(repo, folder.name, spec, missing)
+        download(repo, folder.name, spec, missing)
     verify_snapshot(folder, [folder / name for name in model.weight_files()])
-
-
-def _check_kind(info: ModelInfo, spec: ModelSpec) -> None:
-    if info.kind != spec.kind:
-        raise ModelLoadError(
-            f"{spec.model!r} is a model of kind {info.kind!r}, not {spec.kind!r}: call "
-            f"df.embed.{info.kind}(...) instead, or pick a {spec.kind} model from "
-            f"dfembed.list_models(kind={spec.kind!r})."
-        )
 
 
 def _unknown_repo_patterns() -> list[str]:
@@ -155,8 +135,16 @@ def _unknown_repo_patterns() -> list[str]:
     return sorted({*onnx, *ModelInfo(name="", kind="image").files(), *extra})
 
 
-def _download(repo: str, revision: str | None, spec: ModelSpec, patterns: list[str]) -> Path:
-    """The snapshot folder of ``repo`` at ``revision`` holding the files ``patterns`` name."""
+def download(repo: str, revision: str | None, spec: ModelSpec, patterns: list[str]) -> Path:
+    """The snapshot folder of ``repo`` at ``revision`` holding the files ``patterns`` name
+    (those the repository has), with ``spec``'s cache and offline settings.
+
+    Raises
+    ------
+    ModelNotFoundError
+        The repository or revision does not exist, or the files can be neither found in
+        the cache nor downloaded now (offline, unreachable, broken off).
+    """
     import warnings
 
     with warnings.catch_warnings():
@@ -268,7 +256,7 @@ def _from_folder(
     else:
         base = known
     info = info_from_folder(folder, base)
-    _check_kind(info, spec)
+    check_kind(info, spec)
     model = ResolvedModel(folder=folder, info=info, local=local)
     if info.onnx_file and not model.onnx_path.exists():
         in_repo = _hub_onnx_files(folder, spec)
