@@ -19,10 +19,13 @@ from typing import Any, get_args, get_type_hints
 
 from ..errors import ModelLoadError
 from ..runtime.graphs import output_shapes
+from .files import confined_file, read_json, relative_name
 from .registry import DESCRIPTOR, KINDS, POOLINGS, SIZED_KINDS, ModelInfo, output_to_read
 
 #: Least value of the whole-number fields of a model description.
 _INT_MINIMUM = {"dim": 0, "max_length": 1}
+#: Fields that name a file of the model folder: a relative path, or a plain name.
+_FILE_FIELDS = {"onnx_file": "path", "language": "name"}
 #: Keys that are not fields but notes for people, as dfembed's own folder builders write
 #: them (tools/offline_models.py): where the files came from and how they were made.
 NOTE_KEYS = frozenset(
@@ -51,9 +54,16 @@ def info_from_folder(folder: Path, base: ModelInfo) -> ModelInfo:
     warning). Otherwise, for folders that are not in the registry, sentence-transformers'
     files say the pooling, width and maximum length.
     """
-    descriptor = folder / DESCRIPTOR
-    if descriptor.exists():
-        return replace(base, **_read_descriptor(descriptor, base.kind))
+    descriptor = confined_file(folder, DESCRIPTOR, "The model description")
+    if descriptor is not None:
+        info = replace(base, **_read_descriptor(descriptor, base.kind))
+        if not info.onnx_file and info.pooling != "bm25":  # only BM25 runs without a graph
+            raise ModelLoadError(
+                f'{descriptor}: "onnx_file" is empty, but {info.kind} models with pooling '
+                f'{json.dumps(info.pooling)} run an ONNX graph: name it (e.g. "model.onnx"), '
+                "or delete the line to use the default."
+            )
+        return info
     if base.repo is not None:
         return base
     return _from_sentence_transformers(folder, base)
@@ -93,21 +103,23 @@ def with_graph_width(info: ModelInfo, graph: Path) -> ModelInfo:
 def _from_sentence_transformers(folder: Path, info: ModelInfo) -> ModelInfo:
     """``info`` with the pooling, width, maximum length and normalization that
     sentence-transformers' files say (``modules.json`` lists a Normalize step or not)."""
-    modules = _read_json(folder / "modules.json")
-    if isinstance(modules, list) and modules:
+    modules = _read_json(folder, "modules.json", list)
+    if modules:
         steps = [str(m.get("type", "")) for m in modules if isinstance(m, dict)]
         info = replace(info, normalize=any(s.endswith("Normalize") for s in steps))
-    pooling = _read_json(folder / "1_Pooling" / "config.json")
+    pooling = _read_json(folder, "1_Pooling/config.json")
     if pooling.get("pooling_mode_cls_token"):
         info = replace(info, pooling="cls")
-    if pooling.get("word_embedding_dimension"):
-        info = replace(info, dim=int(pooling["word_embedding_dimension"]))
-    length = _read_json(folder / "sentence_bert_config.json").get("max_seq_length")
+    width = _whole(folder, "1_Pooling/config.json", pooling, "word_embedding_dimension")
+    if width:
+        info = replace(info, dim=width)
+    config = _read_json(folder, "sentence_bert_config.json")
+    length = _whole(folder, "sentence_bert_config.json", config, "max_seq_length")
     if length:
-        info = replace(info, max_length=int(length))
-    hidden = _read_json(folder / "config.json").get("hidden_size")
+        info = replace(info, max_length=length)
+    hidden = _whole(folder, "config.json", _read_json(folder, "config.json"), "hidden_size")
     if hidden and not info.dim:
-        info = replace(info, dim=int(hidden))
+        info = replace(info, dim=hidden)
     return info
 
 
@@ -136,10 +148,7 @@ def _read_descriptor(path: Path, kind: str) -> dict[str, Any]:
 
 def _load_object(path: Path) -> dict[str, Any]:
     """The JSON object in ``path``; a :class:`ModelLoadError` for anything else."""
-    try:
-        data = json.loads(path.read_text())
-    except ValueError as exc:
-        raise ModelLoadError(f"{path} is not valid JSON ({exc}); fix or delete it.") from exc
+    data = read_json(path, "Fix or delete it.")
     if not isinstance(data, dict):
         raise ModelLoadError(
             f"{path} holds a JSON {type(data).__name__}, not a JSON object: write it as "
@@ -180,6 +189,8 @@ def _check_field(path: Path, name: str, value: Any, hint: Any) -> None:
         valid = value in KINDS
     elif valid and name in _INT_MINIMUM:
         valid = value >= _INT_MINIMUM[name]
+    elif valid and name in _FILE_FIELDS and value:
+        _check_file_field(path, name, value)
     if not valid:
         raise ModelLoadError(
             f'{path}: "{name}" must be {_expected(name, types)}, not {json.dumps(value)}. '
@@ -215,10 +226,46 @@ def _one_of(values: tuple[str, ...]) -> str:
     return "one of " + ", ".join(json.dumps(v) for v in values)
 
 
-def _read_json(path: Path) -> Any:
-    if not path.exists():
-        return {}
-    try:
-        return json.loads(path.read_text())
-    except ValueError as exc:
-        raise ModelLoadError(f"{path} is not valid JSON ({exc}); re-download the model.") from exc
+def _check_file_field(path: Path, name: str, value: str) -> None:
+    """Raise :class:`ModelLoadError` unless the file field ``name`` names a file inside the
+    model folder: ``onnx_file`` a relative path without ``..``, ``language`` a plain name
+    (of the ``<language>.txt`` stopword list)."""
+    what = f'{path}: "{name}"'
+    relative = relative_name(value, what)
+    if _FILE_FIELDS[name] == "name" and "/" in relative:
+        raise ModelLoadError(
+            f'{what} {json.dumps(value)} must be a plain name such as "english" (it names '
+            "the stopword list <language>.txt beside dfembed.json), without a path."
+        )
+
+
+def _read_json(folder: Path, name: str, expected: type = dict) -> Any:
+    """The JSON value of ``expected`` type in the folder's file ``name``; empty where the
+    folder has no such file."""
+    path = confined_file(folder, name, "The configuration file")
+    if path is None:
+        return expected()
+    data = read_json(path, "Download the model again, or fix the file.")
+    if not isinstance(data, expected):
+        raise ModelLoadError(
+            f"{path} holds a JSON {type(data).__name__}, not the JSON "
+            f"{'object' if expected is dict else 'array'} sentence-transformers writes there: "
+            "download the model again, or fix the file."
+        )
+    return data
+
+
+def _whole(folder: Path, name: str, data: dict[str, Any], key: str) -> int:
+    """The whole number ``data[key]`` (0 when absent) of the folder's file ``name``."""
+    value = data.get(key)
+    integral = isinstance(value, float) and value.is_integer()
+    if integral or (isinstance(value, str) and value.isdecimal()):  # 384.0, "384"
+        value = int(value)
+    if not value:
+        return 0
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ModelLoadError(
+            f'{folder / name}: "{key}" must be a whole number, not {json.dumps(value)}: '
+            "download the model again, or fix the file."
+        )
+    return int(value)

@@ -27,6 +27,7 @@ from dfembed.encoders.load import build_encoder, get_encoder
 from dfembed.io.cache import digest, open_store, pack
 from dfembed.io.images import as_input
 from tests import hub_server
+from tests.tiny_models import share_file
 
 hub = hub_server.hub
 hf_cache = hub_server.hf_cache
@@ -60,7 +61,7 @@ def _config(dinov2_small: str) -> dict:
 def _copy_model(src: str, dest: Path, meta: dict | None = None, config: dict | None = None) -> str:
     """A model folder sharing ``src``'s ONNX file, with other descriptions or preprocessing."""
     dest.mkdir(parents=True, exist_ok=True)
-    (dest / "model.onnx").symlink_to(Path(src) / "model.onnx")
+    share_file(Path(src) / "model.onnx", dest / "model.onnx")
     base = json.loads((Path(src) / "dfembed.json").read_text())
     (dest / "dfembed.json").write_text(json.dumps({**base, **(meta or {})}))
     (dest / "preprocessor_config.json").write_text(json.dumps(config or _config(src)))
