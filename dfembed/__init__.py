@@ -19,6 +19,7 @@ from .errors import (
     InputError,
     ModelLoadError,
     ModelNotFoundError,
+    OutputError,
     WorkerError,
 )
 from .io.parquet import read_parquet, to_parquet, write_parquet
@@ -39,6 +40,7 @@ __all__ = [
     "ModelLoadError",
     "ModelNotFoundError",
     "ModelSpec",
+    "OutputError",
     "WorkerError",
     "as_completed",
     "devices",
