@@ -155,6 +155,24 @@ def test_keys_a_config_leaves_out_read_as_in_that_familys_processor():
         ImageProcessor.from_config({**convnext, "size": {"height": 224, "width": 224}})
 
 
+def test_the_resize_is_sized_and_bounded_before_it_runs(monkeypatch):
+    """A shortest-edge resize past 100 times the model's square input is refused unrun."""
+    processor = ImageProcessor(shortest_edge=224, crop=(224, 224))
+    assert processor.resized_size(640, 480) == (298, 224)
+    assert processor.resized_size(1, 100) == (224, 22_400)  # the widest read_images passes
+    assert processor(Image.new("RGB", (1, 100))).shape == (3, 224, 224)
+    assert ImageProcessor(size=(224, 160)).resized_size(5, 5000) == (160, 224)
+    resized = []
+    monkeypatch.setattr(Image.Image, "resize", lambda self, *a, **k: resized.append(a))
+    with pytest.raises(InputError, match="1x101 pixels would be resized to 224x22624"):
+        processor(Image.new("RGB", (1, 101)))
+    with pytest.raises(InputError, match="20000x50 pixels would be resized to 89600x224"):
+        processor(Image.new("RGB", (20_000, 50)))
+    with pytest.raises(InputError, match="0x5 pixels has nothing to embed"):
+        processor(Image.new("RGB", (0, 5)))
+    assert resized == []
+
+
 def test_batch_size_none_means_the_image_default():
     assert ImageOptions(batch_size=None).batch_size == DEFAULT_IMAGE_BATCH
     assert ImageOptions(batch_size=3).batch_size == 3
