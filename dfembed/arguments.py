@@ -9,12 +9,17 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import warnings
 from collections.abc import Mapping
 
 import numpy as np
 
 from .encoders.base import EncodeOptions
+from .encoders.text import DenseOptions
 from .io.cache import cache_folder
+from .models.info import ModelInfo
+from .models.prompts import prompt_text, warn_missing_query_prompt
+from .models.registry import lookup
 from .runtime.devices import check_cuda
 from .runtime.session import check_settings
 from .spec import ModelSpec, check_count, check_device_ids, check_max_length
@@ -45,7 +50,52 @@ def checked_options(kind: str, options: EncodeOptions) -> EncodeOptions:
         )
     if normalize is not None:
         changes["normalize"] = bool(normalize)
+    if isinstance(options, DenseOptions):
+        changes["dim"] = check_count(options.dim, "dim", 1, none="the model's width")
+        if options.prompt is not None and not isinstance(options.prompt, str):
+            raise TypeError(
+                f"prompt must be a string (a prompt's name or its text) or None, not "
+                f"{options.prompt!r}."
+            )
     return dataclasses.replace(options, **changes)
+
+
+#: Models already warned about cutting with dim= in this process: warn once each.
+_warned_cuts: set[str] = set()
+
+
+def text_width(info: ModelInfo, options: DenseOptions) -> int:
+    """The width of a text call's vectors, its ``prompt=`` and ``dim=`` checked against the
+    model ``info`` now (a bad one fails here, not on a worker) and warnings given here.
+
+    Raises
+    ------
+    ValueError
+        ``dim`` is wider than the model's vectors, or ``prompt`` looks like a prompt name
+        the model does not have.
+    """
+    prompt_text(info, options.query, options.prompt)
+    if options.query and options.prompt is None:
+        warn_missing_query_prompt(info, known=lookup(info.name) == info)
+    if options.dim is None or not info.dim:
+        return info.dim
+    if options.dim > info.dim:
+        raise ValueError(
+            f"dim={options.dim} is wider than {info.name}'s {info.dim}-wide vectors: dim= "
+            f"keeps the first values of each vector, so pass at most {info.dim} (or None)."
+        )
+    if not info.matryoshka and info.name not in _warned_cuts:
+        _warned_cuts.add(info.name)
+        warnings.warn(
+            f"dim={options.dim} cuts {info.name}'s {info.dim}-wide vectors, but it is not "
+            "known to be a Matryoshka model (trained so that its first values stand on their "
+            "own): the cut vectors may rank much worse. Those that are: "
+            'dfembed.list_models().query("matryoshka"); a folder says so with '
+            '"matryoshka": true in its dfembed.json.',
+            UserWarning,
+            stacklevel=4,  # the user's df.embed.text(...) call
+        )
+    return options.dim
 
 
 def model_spec(

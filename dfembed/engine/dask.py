@@ -11,7 +11,7 @@ import pandas as pd
 from ..errors import ModelNotFoundError
 from ..models.describe import describe
 from ..models.hub import resolve
-from ..models.registry import SIZED_KINDS
+from ..models.registry import SIZED_KINDS, ModelInfo
 from ..runtime.devices import worker_device
 from ..runtime.memory import release_free_memory
 from ..spec import ModelSpec
@@ -56,31 +56,33 @@ def embed_dask(obj, task: EmbedTask, progress: bool = False):
     return result
 
 
-def declared_width(spec: ModelSpec) -> int:
-    """The vectors' width a lazy result declares, learnt without running the model here.
+def declared_info(spec: ModelSpec) -> ModelInfo:
+    """The model a lazy result is built for, with the vectors' width it declares, learnt
+    without running the model here.
 
-    With a distributed client, this process only builds the graph: the width comes from
+    With a distributed client, this process only builds the graph: the model comes from
     :func:`~dfembed.models.describe.describe` (registry, local folder, or the hub's small
-    JSON files; never the graph or weights). Where those do not state it, or this process
-    cannot see the model at all (a folder only the workers have, a hub it cannot reach),
-    one worker resolves the model, which it downloads to run anyway, and answers. With no
-    client this process computes, so it resolves the model itself.
+    JSON files; never the graph or weights). Where those do not state the width, or this
+    process cannot see the model at all (a folder only the workers have, a hub it cannot
+    reach), one worker resolves the model, which it downloads to run anyway, and answers.
+    With no client this process computes, so it resolves the model itself.
     """
     client = active_client()
     if client is None:
-        return resolve(spec).info.dim
+        return resolve(spec).info
     try:
         info = describe(spec)
     except ModelNotFoundError:  # not here; the workers may have it (else they say why)
         info = None
     if info is not None and (info.dim or info.kind not in SIZED_KINDS):
-        return info.dim
-    return client.submit(model_width, spec, pure=False).result()
+        return info
+    return client.submit(model_info, spec, pure=False).result()
 
 
-def model_width(spec: ModelSpec) -> int:
-    """The width of ``spec``'s vectors, as the process that runs it sees it (a Dask task)."""
-    return resolve(spec).info.dim
+def model_info(spec: ModelSpec) -> ModelInfo:
+    """``spec``'s model and the width of its vectors, as the process that runs it sees it
+    (a Dask task)."""
+    return resolve(spec).info
 
 
 def embed_pandas_on_cluster(

@@ -126,7 +126,7 @@ class EmbedTask:
         """Raise :class:`ModelLoadError` unless ``encoder`` gives vectors as wide as the
         result was declared (its dtype was fixed when the result was built, maybe in
         another process that read other copies of the model's files)."""
-        width = getattr(encoder, "dim", 0)
+        width = encoder.width(self.options)
         if self.spec.kind in SIZED_KINDS and width != self.dim:
             raise ModelLoadError(
                 f"{self.spec.describe()} gives {width}-wide vectors here, but the result was "

@@ -7,9 +7,9 @@ model's kind checked and the width of its vectors (the column's dtype), not a 1 
 * a registry name: its row (no network at all);
 * a local folder: as ``resolve`` reads it (nothing to download; its graph is read only where
   no JSON file states the width);
-* a hub repository: only the small JSON files that can state the width
+* a hub repository: only the small JSON files that can state the width or the prompts
   (:data:`WIDTH_FILES`), read exactly as ``resolve`` reads them in the full snapshot, so
-  the width found is the one the model's runners will find.
+  the width and prompts found are the ones the model's runners will find.
 
 Where none of them states the width, the result says ``dim=0`` and the caller decides how
 to learn it (the Dask engine asks a worker, which downloads the model anyway to run it).
@@ -21,15 +21,17 @@ from ..spec import ModelSpec
 from .descriptor import info_from_folder
 from .hub import download, resolve
 from .names import check_kind, local_folder, registry_entry
-from .registry import DESCRIPTOR, SIZED_KINDS, ModelInfo
+from .registry import DESCRIPTOR, PROMPTS_FILE, SIZED_KINDS, ModelInfo
 
-#: The files a hub repository's width may come from: those :func:`info_from_folder` reads.
+#: The files a hub repository's width (and prompts, checked when a call is made) may come
+#: from: those :func:`info_from_folder` reads.
 WIDTH_FILES = (
     DESCRIPTOR,
     "modules.json",
     "1_Pooling/config.json",
     "sentence_bert_config.json",
     "config.json",
+    PROMPTS_FILE,
 )
 
 

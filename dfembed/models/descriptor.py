@@ -20,7 +20,9 @@ from typing import Any, get_args, get_type_hints
 from ..errors import ModelLoadError
 from ..runtime.graphs import output_shapes
 from .files import confined_file, read_json, relative_name
-from .registry import DESCRIPTOR, KINDS, POOLINGS, SIZED_KINDS, ModelInfo, output_to_read
+from .folder_files import from_model_files, read_object, with_prompts
+from .info import ABOUT_FIELDS, DESCRIPTOR, KINDS, POOLINGS, SIZED_KINDS, ModelInfo, output_to_read
+from .prompts import warn_unconfigured_card_prompts
 
 #: Least value of the whole-number fields of a model description.
 _INT_MINIMUM = {"dim": 0, "max_length": 1}
@@ -56,17 +58,37 @@ def info_from_folder(folder: Path, base: ModelInfo) -> ModelInfo:
     """
     descriptor = confined_file(folder, DESCRIPTOR, "The model description")
     if descriptor is not None:
-        info = replace(base, **_read_descriptor(descriptor, base.kind))
+        start = base if base.repo is not None else with_prompts(folder, base)
+        info = replace(start, **_read_descriptor(descriptor, base.kind))
         if not info.onnx_file and info.pooling != "bm25":  # only BM25 runs without a graph
             raise ModelLoadError(
                 f'{descriptor}: "onnx_file" is empty, but {info.kind} models with pooling '
                 f'{json.dumps(info.pooling)} run an ONNX graph: name it (e.g. "model.onnx"), '
                 "or delete the line to use the default."
             )
-        return info
-    if base.repo is not None:
+    elif base.repo is not None:
         return base
-    return _from_sentence_transformers(folder, base)
+    else:
+        info = from_model_files(folder, base)
+    if base.repo is None and info.kind == "text":
+        _check_card_prompts(folder, info)
+    return info
+
+
+def _check_card_prompts(folder: Path, info: ModelInfo) -> None:
+    """Warn where a folder holds a registry model whose card asks for prompts (by its
+    ``config.json`` ``_name_or_path``, or the hub repository of its cache snapshot) but
+    configures none itself."""
+    from .registry import lookup  # the registry's rows import this module's siblings
+
+    names = [read_object(folder, "config.json").get("_name_or_path")]
+    if folder.parent.name == "snapshots" and folder.parent.parent.name.startswith("models--"):
+        names.append(folder.parent.parent.name[len("models--") :].replace("--", "/"))
+    for name in names:
+        card = lookup(name) if isinstance(name, str) and name else None
+        if card is not None and card.kind == "text":
+            warn_unconfigured_card_prompts(str(folder), info, card)
+            return
 
 
 def with_graph_width(info: ModelInfo, graph: Path) -> ModelInfo:
@@ -100,29 +122,6 @@ def with_graph_width(info: ModelInfo, graph: Path) -> ModelInfo:
     return replace(info, dim=shape[-1])
 
 
-def _from_sentence_transformers(folder: Path, info: ModelInfo) -> ModelInfo:
-    """``info`` with the pooling, width, maximum length and normalization that
-    sentence-transformers' files say (``modules.json`` lists a Normalize step or not)."""
-    modules = _read_json(folder, "modules.json", list)
-    if modules:
-        steps = [str(m.get("type", "")) for m in modules if isinstance(m, dict)]
-        info = replace(info, normalize=any(s.endswith("Normalize") for s in steps))
-    pooling = _read_json(folder, "1_Pooling/config.json")
-    if pooling.get("pooling_mode_cls_token"):
-        info = replace(info, pooling="cls")
-    width = _whole(folder, "1_Pooling/config.json", pooling, "word_embedding_dimension")
-    if width:
-        info = replace(info, dim=width)
-    config = _read_json(folder, "sentence_bert_config.json")
-    length = _whole(folder, "sentence_bert_config.json", config, "max_seq_length")
-    if length:
-        info = replace(info, max_length=length)
-    hidden = _whole(folder, "config.json", _read_json(folder, "config.json"), "hidden_size")
-    if hidden and not info.dim:
-        info = replace(info, dim=hidden)
-    return info
-
-
 def _read_descriptor(path: Path, kind: str) -> dict[str, Any]:
     """The :class:`ModelInfo` fields a ``dfembed.json`` sets, each checked against its type,
     and ``pooling`` against what the model's kind (its own ``kind``, else ``kind``) runs.
@@ -133,17 +132,33 @@ def _read_descriptor(path: Path, kind: str) -> dict[str, Any]:
     keeps its default (image models say ``"max_length": null``).
     """
     data = _load_object(path)
-    hints = get_type_hints(ModelInfo)
+    hints = {k: v for k, v in get_type_hints(ModelInfo).items() if k not in ABOUT_FIELDS}
     _warn_unknown_keys(path, [name for name in data if name not in hints])
     checked = {}
     for name, value in data.items():
         if name not in hints or (value is None and type(None) not in get_args(hints[name])):
+            continue
+        if name == "prompts":
+            checked[name] = _prompt_pairs(path, value)
             continue
         _check_field(path, name, value, hints[name])
         checked[name] = value
     if "pooling" in checked:
         _check_pooling(path, checked.get("kind", kind), checked["pooling"])
     return checked
+
+
+def _prompt_pairs(path: Path, value: Any) -> tuple[tuple[str, str], ...]:
+    """A ``dfembed.json``'s ``"prompts"`` (an object of names and texts) as name/text pairs."""
+    if not isinstance(value, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in value.items()
+    ):
+        raise ModelLoadError(
+            f'{path}: "prompts" must be a JSON object of prompt names and texts, such as '
+            f'{{"clustering": "clustering: "}}, not {json.dumps(value)}. Fix that value, or '
+            "delete the line."
+        )
+    return tuple(value.items())
 
 
 def _load_object(path: Path) -> dict[str, Any]:
@@ -237,35 +252,3 @@ def _check_file_field(path: Path, name: str, value: str) -> None:
             f'{what} {json.dumps(value)} must be a plain name such as "english" (it names '
             "the stopword list <language>.txt beside dfembed.json), without a path."
         )
-
-
-def _read_json(folder: Path, name: str, expected: type = dict) -> Any:
-    """The JSON value of ``expected`` type in the folder's file ``name``; empty where the
-    folder has no such file."""
-    path = confined_file(folder, name, "The configuration file")
-    if path is None:
-        return expected()
-    data = read_json(path, "Download the model again, or fix the file.")
-    if not isinstance(data, expected):
-        raise ModelLoadError(
-            f"{path} holds a JSON {type(data).__name__}, not the JSON "
-            f"{'object' if expected is dict else 'array'} sentence-transformers writes there: "
-            "download the model again, or fix the file."
-        )
-    return data
-
-
-def _whole(folder: Path, name: str, data: dict[str, Any], key: str) -> int:
-    """The whole number ``data[key]`` (0 when absent) of the folder's file ``name``."""
-    value = data.get(key)
-    integral = isinstance(value, float) and value.is_integer()
-    if integral or (isinstance(value, str) and value.isdecimal()):  # 384.0, "384"
-        value = int(value)
-    if not value:
-        return 0
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise ModelLoadError(
-            f'{folder / name}: "{key}" must be a whole number, not {json.dumps(value)}: '
-            "download the model again, or fix the file."
-        )
-    return int(value)

@@ -23,7 +23,7 @@ from ..spec import ModelSpec
 from .descriptor import info_from_folder, with_graph_width
 from .files import confined_file, exact_pattern
 from .names import check_kind, local_folder, registry_entry
-from .registry import DESCRIPTOR, ModelInfo
+from .registry import DESCRIPTOR, PROMPTS_FILE, ModelInfo
 from .verify import verify_snapshot
 
 #: Where an unknown hub repository may keep its ONNX graph, in order of preference.
@@ -150,6 +150,7 @@ def _unknown_repo_files() -> list[str]:
         "sentence_bert_config.json",
         "modules.json",
         "preprocessor_config.json",
+        PROMPTS_FILE,
     ]
     return sorted({*onnx, *ModelInfo(name="", kind="image").files(), *extra})
 

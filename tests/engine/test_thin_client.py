@@ -161,7 +161,7 @@ def test_width_no_json_states_is_asked_of_a_worker(cluster, served, hub, hf_cach
         assert lazy.dtype == dense_type(6)
         result = client.compute(lazy).result()
     prefixes = client.run_on_scheduler(lambda dask_scheduler: list(dask_scheduler.task_prefixes))
-    assert "model_width" in prefixes
+    assert "model_info" in prefixes
     _same(result, _in_process(repos[GRAPH_REPO]))
     assert _heavy(hf_cache) == []
     assert Counter(hub.file_gets(GRAPH_REPO))["onnx/model.onnx"] == len(HOSTS)
