@@ -85,7 +85,8 @@ def test_query_prefix_changes_vectors_only_for_models_with_prefix(tmp_path, mini
     descriptor["query_prefix"] = "query: "
     (folder / "dfembed.json").write_text(json.dumps(descriptor))
     s = pd.Series(["what is a cat"])
-    plain = dfembed.to_numpy(s.embed.text(model=minilm_int8, query=True))
+    with pytest.warns(UserWarning, match="query=True adds nothing"):
+        plain = dfembed.to_numpy(s.embed.text(model=minilm_int8, query=True))
     doc = dfembed.to_numpy(s.embed.text(model=str(folder)))
     query = dfembed.to_numpy(s.embed.text(model=str(folder), query=True))
     np.testing.assert_allclose(plain, doc, atol=1e-6)

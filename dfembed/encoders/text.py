@@ -127,6 +127,12 @@ class TextEncoder(TokenEncoder):
     def run(self, prepared: Prepared, positions: np.ndarray, options: TextOptions) -> np.ndarray:
         inputs, mask = self.feed(prepared, positions)
         vectors = pool(self.run_model(inputs), mask, self.info.pooling)
+        if vectors.ndim != 2:
+            raise ModelLoadError(
+                f"{self.model.folder} gives per-token vectors {vectors.shape} from output "
+                f'{self.output_name()!r} with pooling "none": name its pooled output in '
+                'dfembed.json ("output_name"), or set "pooling" to how the model pools.'
+            )
         if self.info.dim and vectors.shape[-1] != self.info.dim:  # else Dask's meta is wrong
             raise ModelLoadError(
                 f"{self.model.folder} gives {vectors.shape[-1]}-wide vectors, not the "

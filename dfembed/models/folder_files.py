@@ -78,7 +78,7 @@ def _pooling_mode(folder: Path, pooling: dict[str, Any]) -> str:
         flags = [k[len(prefix) :] for k, v in pooling.items() if k.startswith(prefix) and v]
         names = {"cls_token": "cls", "mean_tokens": "mean", "lasttoken": "lasttoken"}
         modes = [names.get(flag, flag) for flag in flags]
-        mode = modes[0] if len(modes) == 1 else (modes or ["mean"])
+        mode = modes[0] if len(modes) == 1 else (modes or "mean")
     if isinstance(mode, str) and mode in _POOLING_MODES:
         return _POOLING_MODES[mode]
     raise ModelLoadError(

@@ -126,13 +126,14 @@ class ModelInfo:
 def output_to_read(info: ModelInfo, outputs: Sequence[str]) -> str:
     """The graph output a dense, per-token or image model's encoder reads, of ``outputs``.
 
-    ``output_name`` if set; else an image model with pooling ``none`` reads its first
-    output (pooled vectors come first in those exports), any other the token vectors
+    ``output_name`` if set; else an image or dense text model with pooling ``none`` reads
+    its first output (pooled vectors come first in those exports, as fastembed reads
+    them: CLIP's ``text_embeds`` before ``last_hidden_state``), any other the token vectors
     (``last_hidden_state`` or ``token_embeddings``) or else the first output.
     """
     if info.output_name:
         return info.output_name
-    if info.kind == "image" and info.pooling == "none":
+    if info.kind in ("image", "text") and info.pooling == "none":
         return outputs[0]
     preferred = [name for name in ("last_hidden_state", "token_embeddings") if name in outputs]
     return (preferred or list(outputs))[0]
