@@ -75,7 +75,12 @@ def test_odd_unicode_embeds(minilm_int8):
     assert out.notna().all()
 
 
-def test_query_prefix_changes_vectors_only_for_models_with_prefix(tmp_path, minilm_int8):
+def test_query_prefix_changes_vectors_only_for_models_with_prefix(
+    tmp_path, minilm_int8, monkeypatch
+):
+    from dfembed.models import prompts
+
+    monkeypatch.setattr(prompts, "_warned", set())  # warned once per process
     import json
     import shutil
 
