@@ -2,7 +2,8 @@
 
 This is the one place that knows a model's files and post-processing: which ONNX file,
 which tokenizer files, the output to read, pooling, normalization, maximum length and
-prompts. The rows themselves live in :mod:`dfembed.models.known_text` (dense text) and
+prompts. The rows themselves live in :mod:`dfembed.models.known_text` (sentence-transformers
+models), :mod:`dfembed.models.known_retrieval` (prompted retrieval models, CLIP text) and
 :mod:`dfembed.models.known_other` (the other kinds); local folders describe themselves the
 same way through a ``dfembed.json`` file (read and checked by
 :mod:`dfembed.models.descriptor`).
@@ -26,6 +27,7 @@ from .info import (  # noqa: F401 - the registry's names, imported from here els
     output_to_read,
 )
 from .known_other import OTHER_MODELS
+from .known_retrieval import RETRIEVAL_MODELS
 from .known_text import TEXT_MODELS
 
 _REGISTRY: dict[str, ModelInfo] = {}
@@ -39,7 +41,7 @@ def register(info: ModelInfo) -> None:
         _REGISTRY.setdefault(info.repo.lower(), info)
 
 
-for _info in (*TEXT_MODELS, *OTHER_MODELS):
+for _info in (*TEXT_MODELS, *RETRIEVAL_MODELS, *OTHER_MODELS):
     register(_info)
 
 
