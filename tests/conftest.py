@@ -14,6 +14,16 @@ import dfembed  # noqa: F401 - registers the accessor
 dask.config.set({"temporary-directory": os.path.join(tempfile.gettempdir(), "dfembed-tests")})
 
 
+def pytest_collection_modifyitems(config, items) -> None:
+    """Skip ``hub`` tests (real downloads) unless the run asks for them with ``-m hub``."""
+    if "hub" in (config.getoption("markexpr") or ""):
+        return
+    skip = pytest.mark.skip(reason="downloads real models: run `pytest -m hub` with network")
+    for item in items:
+        if item.get_closest_marker("hub") is not None:
+            item.add_marker(skip)
+
+
 def _model(name: str):
     from tools.offline_models import build
 
