@@ -14,7 +14,7 @@ from collections.abc import Hashable, Mapping, Sequence
 import pandas as pd
 
 from . import inputs
-from .arguments import cache_argument, checked_options, model_spec, text_width
+from .arguments import cache_argument, checked_options, described_folder, model_spec, text_width
 from .encoders.text import DenseOptions, TextOptions
 from .engine.task import EmbedTask
 from .models.hub import resolve
@@ -79,7 +79,9 @@ class _EmbedAccessor:
         if name is None:
             name = self._obj.name if column is None else column
         info = self._info(spec)
-        dim = text_width(info, options) if isinstance(options, DenseOptions) else info.dim
+        dim = info.dim
+        if isinstance(options, DenseOptions):
+            dim = text_width(info, options, described_folder(spec))
         return EmbedTask(
             spec=spec,
             options=options,

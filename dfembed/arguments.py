@@ -16,8 +16,10 @@ import numpy as np
 
 from .encoders.base import EncodeOptions
 from .encoders.text import DenseOptions
+from .errors import ModelNotFoundError
 from .io.cache import cache_folder
-from .models.info import ModelInfo
+from .models.info import DESCRIPTOR, ModelInfo
+from .models.names import local_folder
 from .models.prompts import prompt_text, warn_missing_query_prompt
 from .models.registry import lookup
 from .runtime.devices import check_cuda
@@ -64,9 +66,12 @@ def checked_options(kind: str, options: EncodeOptions) -> EncodeOptions:
 _warned_cuts: set[str] = set()
 
 
-def text_width(info: ModelInfo, options: DenseOptions) -> int:
+def text_width(info: ModelInfo, options: DenseOptions, described: bool = False) -> int:
     """The width of a text call's vectors, its ``prompt=`` and ``dim=`` checked against the
     model ``info`` now (a bad one fails here, not on a worker) and warnings given here.
+
+    ``described``: the model is a folder with a ``dfembed.json``, whose author states its
+    prompts as a registry row does (no query prompt there is meant, not overlooked).
 
     Raises
     ------
@@ -76,7 +81,7 @@ def text_width(info: ModelInfo, options: DenseOptions) -> int:
     """
     prompt_text(info, options.query, options.prompt)
     if options.query and options.prompt is None:
-        warn_missing_query_prompt(info, known=lookup(info.name) == info)
+        warn_missing_query_prompt(info, known=described or lookup(info.name) == info)
     if options.dim is None or not info.dim:
         return info.dim
     if options.dim > info.dim:
@@ -124,3 +129,12 @@ def model_spec(
         threads=check_count(threads, "threads", 1, none="the default"),
         session_options=check_settings(session_options),
     )
+
+
+def described_folder(spec: ModelSpec) -> bool:
+    """Whether ``spec`` names a local folder described by its own ``dfembed.json``."""
+    try:
+        folder = local_folder(spec)
+    except ModelNotFoundError:  # a folder only the workers have: they read it
+        return False
+    return folder is not None and (folder / DESCRIPTOR).is_file()

@@ -75,12 +75,7 @@ def test_odd_unicode_embeds(minilm_int8):
     assert out.notna().all()
 
 
-def test_query_prefix_changes_vectors_only_for_models_with_prefix(
-    tmp_path, minilm_int8, monkeypatch
-):
-    from dfembed.models import prompts
-
-    monkeypatch.setattr(prompts, "_warned", set())  # warned once per process
+def test_query_prefix_changes_vectors_only_for_models_with_prefix(tmp_path, minilm_int8):
     import json
     import shutil
 
@@ -90,8 +85,7 @@ def test_query_prefix_changes_vectors_only_for_models_with_prefix(
     descriptor["query_prefix"] = "query: "
     (folder / "dfembed.json").write_text(json.dumps(descriptor))
     s = pd.Series(["what is a cat"])
-    with pytest.warns(UserWarning, match="query=True adds nothing"):
-        plain = dfembed.to_numpy(s.embed.text(model=minilm_int8, query=True))
+    plain = dfembed.to_numpy(s.embed.text(model=minilm_int8, query=True))
     doc = dfembed.to_numpy(s.embed.text(model=str(folder)))
     query = dfembed.to_numpy(s.embed.text(model=str(folder), query=True))
     np.testing.assert_allclose(plain, doc, atol=1e-6)

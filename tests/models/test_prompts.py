@@ -131,6 +131,13 @@ def test_query_without_a_query_prompt_warns_once(tmp_path):
         _vectors(folder, ["a dog"], query=True)  # once per model
 
 
+def test_folders_described_by_dfembed_json_do_not_warn(tmp_path):
+    folder = _folder(tmp_path, descriptor={"dim": 8})  # its author states its prompts: none
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        _vectors(folder, ["a cat"], query=True)
+
+
 def test_registry_rows_without_a_query_prompt_do_not_warn():
     from dfembed.arguments import text_width
     from dfembed.encoders.text import DenseOptions
