@@ -3,7 +3,9 @@
 The spec is what travels to Dask workers. Sessions are built where they run and cached by
 :meth:`ModelSpec.key`, a stable hash of the spec's fields (never ``id()``), so equal specs
 built in different processes share one cached encoder. Per-call choices that do not change
-what is loaded (``normalize``, ``query``, ``max_length``) are not part of the spec.
+what is loaded (``normalize``, ``query``, ``max_length``, ``prompt``, ``dim``) are not part of
+the spec: they are the call's options, which the embedding cache's namespace includes, and
+one loaded session serves them all.
 
 The spec only stores what it is given; the checks below are what the accessor (and the
 command line) run on the numbers that go into a spec or its options, at call time, so a

@@ -11,8 +11,10 @@ model's kind checked and the width of its vectors (the column's dtype), not a 1 
   (:data:`WIDTH_FILES`), read exactly as ``resolve`` reads them in the full snapshot, so
   the width and prompts found are the ones the model's runners will find.
 
-Where none of them states the width, the result says ``dim=0`` and the caller decides how
-to learn it (the Dask engine asks a worker, which downloads the model anyway to run it).
+A text call's ``dim=`` narrows that width (the accessor checks it against this one and
+declares the cut width). Where none of them states the width, the result says ``dim=0`` and
+the caller decides how to learn it (the Dask engine asks a worker, which downloads the
+model anyway to run it).
 """
 
 from __future__ import annotations
