@@ -16,9 +16,11 @@ from ..runtime.devices import worker_device
 from ..runtime.memory import release_free_memory
 from ..spec import ModelSpec
 from .cluster import active_client, client_for
+from .dashboard import DashboardPlugin
 from .metrics import batch_recorder
 from .partitions import balanced_bounds, text_costs
 from .plugin import ModelPlugin, OrdinalPlugin, plugin_name
+from .reports import task_report
 from .task import EmbedTask
 
 _ROWS_PER_PARTITION = 8192
@@ -30,9 +32,9 @@ def embed_partition(part: pd.DataFrame | pd.Series, task: EmbedTask) -> pd.Serie
     if worker is None:  # threaded or synchronous scheduler: the process cache serves
         return task.run(part, on_batch=batch_recorder(task.spec.kind, in_dask_task=False))
     plugin = worker.plugins.get(plugin_name(task.spec)) or _adhoc_plugin(worker, task.spec)
-    out = task.run(
-        part, load=plugin.encoder, on_batch=batch_recorder(task.spec.kind, in_dask_task=True)
-    )
+    record = batch_recorder(task.spec.kind, in_dask_task=True)
+    with task_report(worker, plugin, len(part), record) as on_batch:  # the dashboard's feed
+        out = task.run(part, load=plugin.encoder, on_batch=on_batch)
     # a long-lived worker: what this partition freed goes back before the next step (often
     # a parquet write) allocates, instead of staying in the heap for the worker's lifetime
     release_free_memory()
@@ -131,11 +133,14 @@ def row_costs(obj: pd.DataFrame | pd.Series, task: EmbedTask):
 
 
 def ensure_plugins(client, spec) -> None:
-    """Register the ordinal plugin and this spec's model plugin once per client."""
+    """Register the scheduler plugins and this spec's model plugin once per client."""
     done: set = client.__dict__.setdefault("_dfembed_plugins", set())
     if "ordinals" not in done:
         client.register_plugin(OrdinalPlugin())
         done.add("ordinals")
+    if "dashboard" not in done:
+        client.register_plugin(DashboardPlugin())
+        done.add("dashboard")
     name = plugin_name(spec)
     if name not in done:
         workers = frozenset(client.scheduler_info()["workers"])

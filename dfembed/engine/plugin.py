@@ -22,7 +22,7 @@ from ..encoders.load import get_encoder
 from ..errors import DfembedError, WorkerError
 from ..runtime.devices import worker_device
 from ..spec import ModelSpec
-from . import metrics
+from . import metrics, reports
 
 logger = logging.getLogger(__name__)
 ORDINAL_HANDLER = "dfembed_worker_ordinal"
@@ -91,10 +91,12 @@ class ModelPlugin(WorkerPlugin):
         threads = self.spec.threads or worker.state.nthreads
         self.ordinal = int(ordinal)
         self.worker_spec = dataclasses.replace(self.spec, device_id=device, threads=threads)
+        reports.report(worker, self)  # the dashboard lists the session before its first task
         if worker.address in self.preload_on:
             # Loading goes on in a thread while setup returns at once: registration stays
             # quick, heartbeats keep flowing, and the first task waits on the cache's lock.
             self._loading = asyncio.ensure_future(asyncio.to_thread(self._load))
+            self._loading.add_done_callback(lambda _: reports.report(worker, self))
 
     def _load(self) -> None:
         try:
