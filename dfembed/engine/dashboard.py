@@ -1,6 +1,6 @@
 """The operator's view on the scheduler: one row per worker session, kept up to date.
 
-:class:`DashboardPlugin` (a scheduler plugin, registered by dfembed next to its ordinal
+:class:`DashboardPlugin` (a scheduler plugin, registered by dfembed next to its local-rank
 plugin) receives the workers' reports (:mod:`.reports`) through Dask's event log and keeps
 a :class:`SessionBoard`. At start it adds the ``/dfembed`` page to the scheduler's
 dashboard (:mod:`.dashboard_page`), which reads the board every second.

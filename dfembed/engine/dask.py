@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import math
 
 import numpy as np
@@ -12,14 +11,13 @@ from ..errors import ModelNotFoundError
 from ..models.describe import describe
 from ..models.hub import resolve
 from ..models.registry import SIZED_KINDS
-from ..runtime.devices import worker_device
 from ..runtime.memory import release_free_memory
 from ..spec import ModelSpec
 from .cluster import active_client, client_for
 from .dashboard import DashboardPlugin
 from .metrics import batch_recorder
 from .partitions import balanced_bounds, text_costs
-from .plugin import ModelPlugin, OrdinalPlugin, plugin_name
+from .plugin import LocalRankPlugin, ModelPlugin, fallback_rank, plugin_name
 from .reports import task_report
 from .task import EmbedTask
 
@@ -135,9 +133,9 @@ def row_costs(obj: pd.DataFrame | pd.Series, task: EmbedTask):
 def ensure_plugins(client, spec) -> None:
     """Register the scheduler plugins and this spec's model plugin once per client."""
     done: set = client.__dict__.setdefault("_dfembed_plugins", set())
-    if "ordinals" not in done:
-        client.register_plugin(OrdinalPlugin())
-        done.add("ordinals")
+    if "ranks" not in done:
+        client.register_plugin(LocalRankPlugin())
+        done.add("ranks")
     if "dashboard" not in done:
         client.register_plugin(DashboardPlugin())
         done.add("dashboard")
@@ -165,14 +163,8 @@ def _adhoc_plugin(worker, spec) -> ModelPlugin:
     key = (worker.address, spec.key())
     if key not in _adhoc:
         plugin = ModelPlugin(spec)
-        ordinal = worker.name if isinstance(worker.name, int) else 0
-        plugin.worker_name = f"{worker.name} ({worker.address})"
-        plugin.ordinal = ordinal
-        plugin.worker_spec = dataclasses.replace(
-            spec,
-            device_id=worker_device(spec.device_ids, ordinal, spec.device_id),
-            threads=spec.threads or worker.state.nthreads,
-        )
+        rank = fallback_rank(worker)
+        plugin.assign(worker, rank["host"], rank["local_rank"])
         _adhoc[key] = plugin
     return _adhoc[key]
 

@@ -90,7 +90,8 @@ def session_details(plugin) -> dict:
     spec = plugin.worker_spec
     encoder = plugin.loaded()
     seconds = load_seconds.get((spec.key(), spec.device_id)) if encoder is not None else None
-    rank = getattr(plugin, "local_rank", getattr(plugin, "ordinal", None))
+    placement = plugin.placement
+    rank = placement.local_rank if placement is not None else None
     return {
         "model": model_label(plugin.spec.model),
         "kind": plugin.spec.kind,
