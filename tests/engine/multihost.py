@@ -75,7 +75,10 @@ class Hosts:
         self.scheduler = subprocess.Popen(
             [BIN / "dask", "scheduler", "--host", "127.0.0.1", "--port", "0",
              "--scheduler-file", file, "--no-dashboard"],
-            env={**os.environ, "DASK_TEMPORARY_DIRECTORY": str(self.root / "scratch")},
+            # the scheduler unpickles graphs that name test helpers (``gated``): the repo
+            # must be importable there too, as on the workers
+            env={**os.environ, "PYTHONPATH": self.env("A")["PYTHONPATH"],
+                 "DASK_TEMPORARY_DIRECTORY": str(self.root / "scratch")},
             stdout=log, stderr=subprocess.STDOUT,
         )  # fmt: skip
         log.close()
