@@ -165,8 +165,9 @@ class _EmbedAccessor:
             pandas only: ``None`` runs in process; ``0`` one Dask worker process per core;
             ``n`` n worker processes (an existing ``distributed.Client`` is used if active).
         cuda, device_ids, device_id, threads
-            Device policy: ``cuda=False|True|"auto"``; GPUs assigned round-robin to Dask
-            workers; the GPU used in process; ONNX Runtime threads.
+            Device policy: ``cuda=False|True|"auto"``; GPUs for Dask workers, round-robin
+            by each worker's rank on its host (default: every GPU of the host); the GPU
+            used in process; ONNX Runtime threads.
         session_options
             ONNX Runtime settings: ``cpu_mem_arena`` (default True: faster repeated
             runs, but the arena keeps its peak), ``gpu_mem_limit`` (bytes),

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import math
 
 import numpy as np
@@ -12,13 +11,14 @@ from ..errors import ModelNotFoundError
 from ..models.describe import describe
 from ..models.hub import resolve
 from ..models.registry import SIZED_KINDS, ModelInfo
-from ..runtime.devices import worker_device
 from ..runtime.memory import release_free_memory
 from ..spec import ModelSpec
 from .cluster import active_client, client_for
+from .dashboard import DashboardPlugin
 from .metrics import batch_recorder
 from .partitions import balanced_bounds, text_costs
-from .plugin import ModelPlugin, OrdinalPlugin, plugin_name
+from .plugin import LocalRankPlugin, ModelPlugin, fallback_rank, plugin_name
+from .reports import task_report
 from .task import EmbedTask
 
 _ROWS_PER_PARTITION = 8192
@@ -30,9 +30,9 @@ def embed_partition(part: pd.DataFrame | pd.Series, task: EmbedTask) -> pd.Serie
     if worker is None:  # threaded or synchronous scheduler: the process cache serves
         return task.run(part, on_batch=batch_recorder(task.spec.kind, in_dask_task=False))
     plugin = worker.plugins.get(plugin_name(task.spec)) or _adhoc_plugin(worker, task.spec)
-    out = task.run(
-        part, load=plugin.encoder, on_batch=batch_recorder(task.spec.kind, in_dask_task=True)
-    )
+    record = batch_recorder(task.spec.kind, in_dask_task=True)
+    with task_report(worker, plugin, len(part), record) as on_batch:  # the dashboard's feed
+        out = task.run(part, load=plugin.encoder, on_batch=on_batch)
     # a long-lived worker: what this partition freed goes back before the next step (often
     # a parquet write) allocates, instead of staying in the heap for the worker's lifetime
     release_free_memory()
@@ -133,11 +133,14 @@ def row_costs(obj: pd.DataFrame | pd.Series, task: EmbedTask):
 
 
 def ensure_plugins(client, spec) -> None:
-    """Register the ordinal plugin and this spec's model plugin once per client."""
+    """Register the scheduler plugins and this spec's model plugin once per client."""
     done: set = client.__dict__.setdefault("_dfembed_plugins", set())
-    if "ordinals" not in done:
-        client.register_plugin(OrdinalPlugin())
-        done.add("ordinals")
+    if "ranks" not in done:
+        client.register_plugin(LocalRankPlugin())
+        done.add("ranks")
+    if "dashboard" not in done:
+        client.register_plugin(DashboardPlugin())
+        done.add("dashboard")
     name = plugin_name(spec)
     if name not in done:
         workers = frozenset(client.scheduler_info()["workers"])
@@ -162,14 +165,8 @@ def _adhoc_plugin(worker, spec) -> ModelPlugin:
     key = (worker.address, spec.key())
     if key not in _adhoc:
         plugin = ModelPlugin(spec)
-        ordinal = worker.name if isinstance(worker.name, int) else 0
-        plugin.worker_name = f"{worker.name} ({worker.address})"
-        plugin.ordinal = ordinal
-        plugin.worker_spec = dataclasses.replace(
-            spec,
-            device_id=worker_device(spec.device_ids, ordinal, spec.device_id),
-            threads=spec.threads or worker.state.nthreads,
-        )
+        rank = fallback_rank(worker)
+        plugin.assign(worker, rank["host"], rank["local_rank"])
         _adhoc[key] = plugin
     return _adhoc[key]
 
