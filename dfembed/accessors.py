@@ -14,10 +14,11 @@ from collections.abc import Hashable, Mapping, Sequence
 import pandas as pd
 
 from . import inputs
-from .arguments import cache_argument, checked_options, model_spec
-from .encoders.text import TextOptions
+from .arguments import cache_argument, checked_options, described_folder, model_spec, text_width
+from .encoders.text import DenseOptions, TextOptions
 from .engine.task import EmbedTask
 from .models.hub import resolve
+from .models.info import ModelInfo
 from .runtime.batching import DEFAULT_TOKEN_BUDGET
 from .spec import CudaPolicy, ModelSpec
 
@@ -40,6 +41,11 @@ class _EmbedAccessor:
 
     def _run(self, task: EmbedTask, progress: bool, parallel: int | None):
         raise NotImplementedError  # pragma: no cover - abstract
+
+    def _info(self, spec: ModelSpec) -> ModelInfo:
+        """The model, with its output width, known before any row is embedded (a column's
+        dtype needs it, and prompt= and dim= are checked against it)."""
+        return resolve(spec).info  # in process: this process runs the model anyway
 
     # -- shared ------------------------------------------------------------------------
     def _column(self, column: Hashable | None) -> Hashable | None:
@@ -72,7 +78,10 @@ class _EmbedAccessor:
             self._column(query_column)
         if name is None:
             name = self._obj.name if column is None else column
-        dim = resolve(spec).info.dim
+        info = self._info(spec)
+        dim = info.dim
+        if isinstance(options, DenseOptions):
+            dim = text_width(info, options, described_folder(spec))
         return EmbedTask(
             spec=spec,
             options=options,
@@ -96,6 +105,8 @@ class _EmbedAccessor:
         normalize: bool | None = None,
         max_length: int | None = None,
         query: bool = False,
+        prompt: str | None = None,
+        dim: int | None = None,
         dedup: bool = True,
         cache: str | os.PathLike | bool | None = None,
         progress: bool = False,
@@ -129,7 +140,17 @@ class _EmbedAccessor:
         max_length
             Truncate texts to this many tokens (at most the model's own limit).
         query
-            Embed as search queries (the model's query prefix, e.g. for bge/e5).
+            Embed as search queries: the model's query prompt goes before each text
+            (``False``: its document prompt, if any). Prompts come from the registry, a
+            folder's ``dfembed.json`` or its ``config_sentence_transformers.json``.
+        prompt
+            Put this before each text instead: the name of one of the model's prompts
+            (``"query"``, ``"document"``, ``"clustering"``, ...: ``dfembed.list_models()``
+            shows them) or the prompt's text itself (a single word is taken as a name).
+        dim
+            Keep the first ``dim`` values of each vector, then L2-normalize (if the model
+            normalizes): sentence-transformers' ``truncate_dim``, for Matryoshka models
+            (others warn). At most the model's width.
         dedup
             Embed identical texts once.
         cache
@@ -144,8 +165,9 @@ class _EmbedAccessor:
             pandas only: ``None`` runs in process; ``0`` one Dask worker process per core;
             ``n`` n worker processes (an existing ``distributed.Client`` is used if active).
         cuda, device_ids, device_id, threads
-            Device policy: ``cuda=False|True|"auto"``; GPUs assigned round-robin to Dask
-            workers; the GPU used in process; ONNX Runtime threads.
+            Device policy: ``cuda=False|True|"auto"``; GPUs for Dask workers, round-robin
+            by each worker's rank on its host (default: every GPU of the host); the GPU
+            used in process; ONNX Runtime threads.
         session_options
             ONNX Runtime settings: ``cpu_mem_arena`` (default True: faster repeated
             runs, but the arena keeps its peak), ``gpu_mem_limit`` (bytes),
@@ -173,13 +195,15 @@ class _EmbedAccessor:
             local_files_only,
             session_options,
         )
-        options = TextOptions(
+        options = DenseOptions(
             batch_size=batch_size,
             token_budget=token_budget,
             dedup=dedup,
             normalize=normalize,
             max_length=max_length,
             query=query,
+            prompt=prompt,
+            dim=dim,
         )
         return self._run(self._task(spec, options, column, name, cache=cache), progress, parallel)
 
@@ -433,6 +457,11 @@ class DaskEmbedAccessor(_EmbedAccessor):
             return super()._column(column)
         inputs.check_column(self._obj._meta, column)
         return column
+
+    def _info(self, spec: ModelSpec) -> ModelInfo:
+        from .engine.dask import declared_info  # a client never fetches the model itself
+
+        return declared_info(spec)
 
     def _run(self, task: EmbedTask, progress: bool, parallel: int | None):
         if parallel is not None:

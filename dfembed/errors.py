@@ -27,6 +27,11 @@ class WorkerError(DfembedError):
     """A Dask worker could not serve a model (its load failed, or it has no session)."""
 
 
+class OutputError(DfembedError):
+    """An output path cannot be written safely: it is (or holds, or lies in) an input, or it
+    holds parquet files dfembed did not write."""
+
+
 class CacheError(DfembedError):
     """The persistent embedding cache (``cache=``) cannot be read or written."""
 

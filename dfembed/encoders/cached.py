@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from ..io.cache import digest, open_store, pack
+from ..io.cache_checks import Layout
 from .base import EncodeOptions, Encoder, OnBatch
 
 #: Misses embedded (and stored) per chunk: large enough that batching by length still
@@ -33,10 +34,12 @@ def encode_cached(
 
     Rows served by the cache are reported to ``on_batch`` as rows with no tokens and no
     model time, so progress bars still reach the total. Damaged rows count as misses (see
-    :meth:`~dfembed.io.cache.CacheStore.lookup`): embedded again and stored over.
+    :meth:`~dfembed.io.cache.CacheStore.lookup`): embedded again and stored over. Outputs
+    that would fail the check made on read (see :mod:`dfembed.io.cache_checks`) are not
+    stored.
     """
     namespace, about = encoder.cache_namespace(options)
-    store = open_store(folder, encoder.kind, namespace, about)
+    store = open_store(folder, encoder.kind, namespace, about, encoder.width(options))
     keys = [encoder.cache_key(item) for item in items]
     digests = [None if key is None else digest(key) for key in keys]
     outputs = _Outputs(len(items))
@@ -62,11 +65,20 @@ def encode_cached(
         entries = []
         for i, value in zip(chunk, out, strict=True):
             outputs.put(i, value, numeric)
-            blob = pack(value, numeric) if digests[i] is not None else None
-            if blob is not None:
-                entries.append((digests[i], blob))
+            if digests[i] is not None and _storable(store.layout, value, numeric):
+                entries.append((digests[i], pack(value, numeric)))
         store.put(entries)
     return outputs.result()
+
+
+def _storable(layout: Layout | None, value: Any, numeric: bool) -> bool:
+    """Whether an output passes the check entries pass when read: one that fails (a model
+    that gave ``NaN``) is returned but not stored, so it is never read back as damage."""
+    if value is None:
+        return False
+    if layout is None:
+        return True
+    return layout.problem(np.asarray(value) if numeric else value, numeric) is None
 
 
 class _Outputs:

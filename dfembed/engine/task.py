@@ -16,8 +16,9 @@ from .. import columns, inputs
 from ..encoders.base import EncodeOptions, Encoder, OnBatch
 from ..encoders.load import get_encoder
 from ..encoders.tokens import panic_message
-from ..errors import PanicError, TokenizerError, is_panic
+from ..errors import ModelLoadError, PanicError, TokenizerError, is_panic
 from ..io.cache import cache_folder
+from ..models.registry import SIZED_KINDS
 from ..spec import ModelSpec
 
 
@@ -122,6 +123,19 @@ class EmbedTask:
         wanted = [self.column] + ([self.query_column] if self.query_column is not None else [])
         return obj[list(dict.fromkeys(wanted))]
 
+    def check_width(self, encoder: Encoder) -> None:
+        """Raise :class:`ModelLoadError` unless ``encoder`` gives vectors as wide as the
+        result was declared (its dtype was fixed when the result was built, maybe in
+        another process that read other copies of the model's files)."""
+        width = encoder.width(self.options)
+        if self.spec.kind in SIZED_KINDS and width != self.dim:
+            raise ModelLoadError(
+                f"{self.spec.describe()} gives {width}-wide vectors here, but the result was "
+                f"built for {self.dim}-wide ones (from the model's files where it was built). "
+                "The files differ between that process and this one: give every host the "
+                "same folder, or pin revision= to a commit, then build the result again."
+            )
+
     def run(
         self,
         part: pd.DataFrame | pd.Series,
@@ -159,6 +173,7 @@ class EmbedTask:
         outputs = None
         if len(items):
             encoder = load() if load is not None else get_encoder(self.spec)
+            self.check_width(encoder)
             try:
                 outputs = encoder.encode(items, self.options, on_batch, cache_folder(self.cache))
             except TokenizerError as exc:

@@ -17,9 +17,14 @@ Values are packed without pickle, so a cache file cannot run code when read:
 - ``T`` a tuple of arrays (a sparse vector's indices and values).
 
 A file SQLite cannot read raises :class:`~dfembed.errors.CacheError`. A single row whose
-bytes do not unpack (a disk error, another program writing to the file) is a miss instead:
-:meth:`CacheStore.lookup` deletes it, so its input is embedded again and stored in its place,
-and logs one warning with the count.
+bytes do not unpack, or whose output is not one the encoder gives (a row of another width or
+dtype, ``inf`` or ``NaN``: see :mod:`dfembed.io.cache_checks`), is a miss instead: a disk
+error, another program or user writing to the file. :meth:`CacheStore.lookup` deletes it, so
+its input is embedded again and stored in its place, and logs one warning with the count.
+
+Whoever can write the cache folder decides the vectors read from it: it is trusted input.
+New folders and files are made owner-only, and links are refused where the cache would write
+through them (see :mod:`dfembed.io.cache_files`).
 """
 
 from __future__ import annotations
@@ -40,6 +45,8 @@ from typing import Any
 import numpy as np
 
 from ..errors import CacheError
+from .cache_checks import Layout
+from .cache_files import check_folder, make_folder, prepare_file
 
 log = logging.getLogger("dfembed")
 
@@ -183,17 +190,21 @@ class CacheStore:
     """One namespace's SQLite file: look inputs up by digest, add new outputs.
 
     A connection is opened per call, so one store may be used from any thread (Dask runs
-    tasks on a thread pool) and by several processes at once.
+    tasks on a thread pool) and by several processes at once. Entries read are checked
+    against ``layout`` (``None``: only that they unpack).
     """
 
-    def __init__(self, path: Path, about: dict[str, Any]):
+    def __init__(self, path: Path, about: dict[str, Any], layout: Layout | None = None):
         self.path = path
+        self.layout = layout
         self._about = about
         self._ready = False
 
     def _connect(self) -> sqlite3.Connection:
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+            check_folder(self.path.parent)
+            make_folder(self.path.parent)
+            prepare_file(self.path)
             conn = sqlite3.connect(self.path, timeout=_BUSY_TIMEOUT_S, isolation_level=None)
             if not self._ready:
                 _while_busy(lambda: self._set_up(conn))
@@ -246,17 +257,23 @@ class CacheStore:
     def lookup(self, keys: Sequence[bytes]) -> dict[bytes, tuple[Any, bool]]:
         """The unpacked outputs (see :func:`unpack`) of those ``keys`` that are in the cache.
 
-        Damaged rows are left out, so their inputs are embedded again, and deleted, so the
-        new outputs are stored in their place; one warning gives their count. Only an
-        unreadable file raises :class:`CacheError`: a bad row costs one recomputation.
+        Damaged rows (bytes that do not unpack, or an output that does not fit the store's
+        :class:`~dfembed.io.cache_checks.Layout`) are left out, so their inputs are embedded
+        again, and deleted, so the new outputs are stored in their place; one warning gives
+        their count. Only an unreadable file raises :class:`CacheError`: a bad row costs one
+        recomputation.
         """
         found: dict[bytes, tuple[Any, bool]] = {}
         damaged: list[bytes] = []
         for key, blob in self.get(keys).items():
             try:
-                found[key] = unpack(blob)
+                value, row = unpack(blob)
+                if self.layout is not None:
+                    self.layout.check(value, row)
             except CacheError:
                 damaged.append(key)
+            else:
+                found[key] = value, row
         if damaged:
             self.delete(damaged)
             log.warning(
@@ -294,6 +311,12 @@ class CacheStore:
             return conn.execute("SELECT COUNT(*) FROM entries").fetchone()[0]
 
 
-def open_store(folder: Path, kind: str, namespace: str, about: dict[str, Any]) -> CacheStore:
-    """The store of one namespace in a cache folder (its file is created on first use)."""
-    return CacheStore(folder / f"{kind}-{namespace}.sqlite", about)
+def open_store(
+    folder: Path, kind: str, namespace: str, about: dict[str, Any], dim: int = 0
+) -> CacheStore:
+    """The store of one namespace in a cache folder (its file is created on first use).
+
+    Entries read are checked against ``kind``'s layout, and against ``dim`` when it is not 0
+    (the width of text, image and late-interaction vectors).
+    """
+    return CacheStore(folder / f"{kind}-{namespace}.sqlite", about, Layout(kind, dim))

@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 import dask
 import pytest
 
+from tests.io.conftest import embedded  # noqa: F401 - the cache tests count model work
+
 
 def _local_cluster(n_workers: int, scratch: str, config: dict | None = None):
     from distributed import LocalCluster
