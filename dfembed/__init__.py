@@ -8,6 +8,8 @@
 
 from __future__ import annotations
 
+from importlib.metadata import PackageNotFoundError, version
+
 from .accessors import register as _register
 from .columns import to_numpy, to_scipy
 from .display import preview
@@ -29,7 +31,10 @@ from .models.registry import ModelInfo, list_models
 from .scoring import maxsim
 from .spec import ModelSpec
 
-__version__ = "0.2.0"
+try:  # one place for the version: pyproject.toml, as installed
+    __version__ = version("dfembed")
+except PackageNotFoundError:  # a source tree on sys.path that was never installed
+    __version__ = "0+unknown"
 
 _register()
 
