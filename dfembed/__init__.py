@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from importlib.metadata import PackageNotFoundError, version
 
-from .accessors import register as _register
 from .columns import to_numpy, to_scipy
 from .display import preview
 from .engine.stream import as_completed, devices
@@ -28,6 +27,7 @@ from .errors import (
 )
 from .io.parquet import read_parquet, to_parquet, write_parquet
 from .models.registry import ModelInfo, list_models
+from .registration import register as _register
 from .scoring import maxsim
 from .spec import ModelSpec
 

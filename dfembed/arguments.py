@@ -52,6 +52,13 @@ def checked_options(kind: str, options: EncodeOptions) -> EncodeOptions:
         )
     if normalize is not None:
         changes["normalize"] = bool(normalize)
+    if hasattr(options, "query"):
+        if not isinstance(options.query, (bool, np.bool_)):
+            raise TypeError(
+                f"query must be True (these texts are queries) or False, not {options.query!r}; "
+                "to score texts against a query text, use .embed.rerank(column, query=...)."
+            )
+        changes["query"] = bool(options.query)
     if isinstance(options, DenseOptions):
         changes["dim"] = check_count(options.dim, "dim", 1, none="the model's width")
         if options.prompt is not None and not isinstance(options.prompt, str):

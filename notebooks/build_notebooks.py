@@ -549,7 +549,7 @@ HYBRID = [
     md("""
     ## Re-scoring the candidates
 
-    The usual last stage is a cross-encoder: `df.embed.rerank(query, "lead", model=...)`
+    The usual last stage is a cross-encoder: `df.embed.rerank("lead", query=query, model=...)`
     scores each (query, text) pair with a model that reads both together. No cross-encoder's
     weights can be installed offline, so asking for the default one here fails, and says how
     to provide it:
@@ -557,7 +557,7 @@ HYBRID = [
     code("""
     candidates = news.iloc[np.argsort(-one["hybrid: RRF"])[:20]][["site", "title", "lead"]]
     try:
-        candidates.embed.rerank(query, "lead", local_files_only=True)
+        candidates.embed.rerank("lead", query=query, local_files_only=True)
     except dfembed.ModelNotFoundError as err:
         print(f"{type(err).__name__}: {err}")
     """),
