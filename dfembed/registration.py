@@ -47,7 +47,7 @@ def _register_on(registrar, cls: type, accessor: type = PandasEmbedAccessor) -> 
             f"{cls.__module__}.{cls.__qualname__}: df.embed now means dfembed's. Import "
             "dfembed before that library to keep its accessor instead.",
             UserWarning,
-            stacklevel=4,
+            stacklevel=3,
         )
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="registration of accessor", category=UserWarning)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
 import pandas as pd
 
 from ..errors import ModelNotFoundError
@@ -16,7 +15,7 @@ from ..spec import ModelSpec
 from .cluster import active_client, client_for
 from .dashboard import DashboardPlugin
 from .metrics import batch_recorder
-from .partitions import balanced_bounds, text_costs
+from .partitions import balanced_bounds, row_costs
 from .plugin import LocalRankPlugin, ModelPlugin, fallback_rank, plugin_name
 from .reports import task_report
 from .task import EmbedTask
@@ -122,14 +121,6 @@ def embed_pandas_on_cluster(
         out = future.result()
     out.index = obj.index  # identical labels; this drops the per-partition index copies
     return out
-
-
-def row_costs(obj: pd.DataFrame | pd.Series, task: EmbedTask):
-    """Estimated work per row, for :func:`balanced_bounds`; equal for images."""
-    if task.spec.kind == "image":
-        return np.ones(len(obj))
-    values = obj if task.column is None else obj[task.column]
-    return text_costs(values, getattr(task.options, "max_length", None))
 
 
 def ensure_plugins(client, spec) -> None:
