@@ -48,7 +48,8 @@ def work_bar(costs: np.ndarray, kind: str, enabled: bool) -> Iterator[OnBatch]:
         bar.update(max(0, min(work, total - bar.n)))  # an estimate can fall short
 
     unit = "rows" if by_rows else "tokens"
-    bar = tqdm(total=total, desc=f"dfembed {kind}", unit=unit, unit_scale=not by_rows)
+    scale = total >= 10_000  # 12.3k tokens, but 62 tokens as such
+    bar = tqdm(total=total, desc=f"dfembed {kind}", unit=unit, unit_scale=scale)
     try:
         yield advance
         bar.update(max(0, total - bar.n))
