@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import importlib.metadata
 import inspect
 import pydoc
@@ -17,6 +18,19 @@ from dfembed import accessors, registration
 
 def test_version_is_the_installed_metadata():
     # one place: pyproject.toml's version, as installed, which the embedding cache keys on
+    assert dfembed.__version__ == importlib.metadata.version("dfembed")
+
+
+def test_version_of_an_uninstalled_source_tree_says_unknown(monkeypatch):
+    def missing(name):
+        raise importlib.metadata.PackageNotFoundError(name)
+
+    monkeypatch.setattr(importlib.metadata, "version", missing)
+    try:
+        assert importlib.reload(dfembed).__version__ == "0+unknown"
+    finally:
+        monkeypatch.undo()
+        importlib.reload(dfembed)
     assert dfembed.__version__ == importlib.metadata.version("dfembed")
 
 
