@@ -14,9 +14,19 @@ $(PY):
 install: $(PY)
 	$(PY) -m pip install --quiet -e .
 
+# The dashboard page's test drives headless Chromium (Debian's chromium + chromium-driver):
+# installed when missing on a root shell with apt-get (CI); elsewhere that test skips.
 install-test: $(PY)
 	$(PY) -m pip install --quiet -e '.[test]'
 	$(PY) -m pip install --quiet --no-deps fastembed==0.9.1
+	@if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+	      --no-install-recommends chromium chromium-driver >/dev/null; \
+	  else \
+	    echo "chromium/chromedriver missing and no root apt-get: the browser test will skip"; \
+	  fi; \
+	fi
 
 demo: install
 	$(PY) -m tools.offline_models minilm-int8

@@ -10,14 +10,20 @@ this project's machines so far), to run as one short command. It prints:
 3. A plain ONNX Runtime loop on the same sorted batches, ``session.run`` against IO binding
    (inputs copied by ORT, the output bound on the device and copied back once): whether
    IO binding pays for an embedding model whose output must come back to the host anyway.
-4. Dask: a 2-worker LocalCluster with ``device_ids=[0]`` (both workers on GPU 0, or the
-   list given), each worker's provider from ``dfembed.devices``, and the rows' order.
+4. Dask placement: a LocalCluster of one worker per GPU (at least two), no ``device_ids``
+   (each worker takes one of the machine's GPUs by local rank; ``--device-ids`` to give a
+   list), each worker's host, local rank, device and provider from ``dfembed.devices``,
+   the GPU the driver shows each worker process on (``nvidia-smi``), and the rows' order.
+   The check passes when the workers sit on as many distinct GPUs as there are GPUs
+   (or workers, if fewer).
 
 ``--cpu`` runs the same steps on the CPU provider (a plumbing check; the numbers mean
 nothing for GPUs). Run::
 
     python -m benchmarks.gpu --model DIR                 # DIR: an fp32 model folder
     python -m benchmarks.gpu --model DIR --cpu --rows 200 --budgets 1024
+
+On a fresh GPU machine install with the NVIDIA libraries first: ``pip install '.[gpu]'``.
 """
 
 from __future__ import annotations
@@ -124,30 +130,67 @@ def io_binding(texts: list[str], model: str, cuda: bool, budget: int, max_length
     print(common.table(["plain ORT loop", "docs/s", "÷ session.run"], rows, [0, 1, 2]))
 
 
-def on_dask(frame, model: str, cuda: bool, device_ids: list[int], max_length: int) -> None:
-    """Part 4: 2 workers, GPUs round-robin over ``device_ids``; providers and row order."""
+def on_dask(
+    frame, model: str, cuda: bool, device_ids: list[int] | None, max_length: int, gpus: int
+) -> None:
+    """Part 4: one worker per GPU (at least 2); where each one runs; providers, row order."""
+    import os
+
     import pandas as pd
     from distributed import Client, LocalCluster
 
     import dfembed
 
     expected = dfembed.to_numpy(frame.embed.text("text", model=model, max_length=max_length))
+    workers = max(2, gpus if cuda else 0)
     with (
-        LocalCluster(n_workers=2, threads_per_worker=1, dashboard_address=":0") as cluster,
+        LocalCluster(n_workers=workers, threads_per_worker=1, dashboard_address=":0") as cluster,
         Client(cluster) as client,
     ):
         out = frame.embed.text(
             "text", model=model, cuda=cuda, device_ids=device_ids, max_length=max_length,
-            parallel=2,
+            parallel=workers,
         )  # fmt: skip
         table = dfembed.devices(client)
+        pids = client.run(os.getpid)
+        on_gpu = _driver_gpus()
+    table["gpu (driver)"] = [on_gpu.get(pids.get(w), "-") for w in table["worker"]]
     cos = common.cosines(dfembed.to_numpy(out), expected)
-    with pd.option_context("display.width", 160, "display.max_columns", 12):
-        print(table.drop(columns=["worker"], errors="ignore").to_string(index=False))
+    with pd.option_context("display.width", 200, "display.max_columns", 16):
+        shown = table.drop(columns=["worker", "model", "kind"], errors="ignore")
+        print(shown.to_string(index=False))
     print(
         f"\nrows {len(out):,} (index equal: {out.index.equals(frame.index)}); "
         f"lowest cosine to the in-process CPU vectors {cos.min():.6f}"
     )
+    if cuda:
+        used = {g for g in table["gpu (driver)"] if g != "-"}
+        wanted = min(workers, gpus)
+        verdict = "OK" if len(used) == wanted else "WRONG"
+        print(
+            f"placement: {workers} workers on {len(used)} distinct GPUs as the driver shows "
+            f"them (expected {wanted}): {verdict}"
+        )
+
+
+def _driver_gpus() -> dict[int, str]:
+    """``{pid: GPU bus id}`` of the processes that hold a CUDA context, from nvidia-smi."""
+    import shutil
+    import subprocess
+
+    if shutil.which("nvidia-smi") is None:
+        return {}
+    query = ["nvidia-smi", "--query-compute-apps=pid,gpu_bus_id", "--format=csv,noheader"]
+    try:
+        text = subprocess.run(query, capture_output=True, text=True, timeout=30).stdout
+    except (OSError, subprocess.SubprocessError):
+        return {}
+    found = {}
+    for line in text.splitlines():
+        pid, _, bus = line.partition(",")
+        if pid.strip().isdigit():
+            found[int(pid)] = bus.strip()
+    return found
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -155,27 +198,32 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--model", required=True, help="an fp32 text model folder")
     parser.add_argument("--rows", type=int, default=20_000)
     parser.add_argument("--budgets", type=int, nargs="+", default=[1024, 16384, 65536])
-    parser.add_argument("--device-ids", type=int, nargs="+", default=[0])
+    parser.add_argument(
+        "--device-ids", type=int, nargs="+", default=None, help="default: every GPU"
+    )
     parser.add_argument("--max-length", type=int, default=256)
     parser.add_argument("--cpu", action="store_true", help="the CPU provider: plumbing only")
     args = parser.parse_args(argv)
     import onnxruntime as ort
     import pandas as pd
 
-    from dfembed.runtime.devices import gpu_count
+    from dfembed.runtime.devices import cuda_libraries, gpu_count
 
     cuda = not args.cpu
     print(common.header("GPU check" + (" (CPU provider: plumbing only)" if args.cpu else "")))
     print(
         f"onnxruntime {ort.__version__} ({ort.get_device()}); providers "
-        f"{ort.get_available_providers()}; GPUs the driver reports: {gpu_count()}\n"
+        f"{ort.get_available_providers()}; GPUs the driver reports: {gpu_count()}"
     )
+    if gpu_count():  # preloads the CUDA and cuDNN libraries, as the first session would
+        print(f"CUDA libraries: {cuda_libraries() or 'found'}")
+    print()
     frame = pd.DataFrame({"text": _texts(args.rows)})
     in_process(frame, args.model, cuda, args.budgets, args.max_length)
     print()
     io_binding(frame["text"].tolist(), args.model, cuda, max(args.budgets), args.max_length)
     print()
-    on_dask(frame, args.model, cuda, args.device_ids, args.max_length)
+    on_dask(frame, args.model, cuda, args.device_ids, args.max_length, gpu_count())
     return 0
 
 

@@ -8,7 +8,8 @@
 
 from __future__ import annotations
 
-from .accessors import register as _register
+from importlib.metadata import PackageNotFoundError, version
+
 from .analytics import (
     NearDuplicates,
     SkippedRowsWarning,
@@ -27,14 +28,21 @@ from .errors import (
     InputError,
     ModelLoadError,
     ModelNotFoundError,
+    OutputError,
+    PanicError,
+    TokenizerError,
     WorkerError,
 )
 from .io.parquet import read_parquet, to_parquet, write_parquet
 from .models.registry import ModelInfo, list_models
+from .registration import register as _register
 from .scoring import maxsim
 from .spec import ModelSpec
 
-__version__ = "0.2.0"
+try:  # one place for the version: pyproject.toml, as installed
+    __version__ = version("dfembed")
+except PackageNotFoundError:  # a source tree on sys.path that was never installed
+    __version__ = "0+unknown"
 
 _register()
 
@@ -49,6 +57,9 @@ __all__ = [
     "ModelSpec",
     "NearDuplicates",
     "SkippedRowsWarning",
+    "OutputError",
+    "PanicError",
+    "TokenizerError",
     "WorkerError",
     "as_completed",
     "devices",

@@ -14,10 +14,12 @@ from collections.abc import Hashable, Mapping, Sequence
 import pandas as pd
 
 from . import inputs
-from .arguments import cache_argument, checked_options, model_spec
-from .encoders.text import TextOptions
+from .arguments import cache_argument, checked_options, described_folder, model_spec, text_width
+from .encoders.text import DenseOptions, TextOptions
 from .engine.task import EmbedTask
 from .models.hub import resolve
+from .models.info import ModelInfo
+from .parameter_docs import shared_parameters
 from .runtime.batching import DEFAULT_TOKEN_BUDGET
 from .spec import CudaPolicy, ModelSpec
 
@@ -40,6 +42,11 @@ class _EmbedAccessor:
 
     def _run(self, task: EmbedTask, progress: bool, parallel: int | None):
         raise NotImplementedError  # pragma: no cover - abstract
+
+    def _info(self, spec: ModelSpec) -> ModelInfo:
+        """The model, with its output width, known before any row is embedded (a column's
+        dtype needs it, and prompt= and dim= are checked against it)."""
+        return resolve(spec).info  # in process: this process runs the model anyway
 
     # -- shared ------------------------------------------------------------------------
     def _column(self, column: Hashable | None) -> Hashable | None:
@@ -72,7 +79,10 @@ class _EmbedAccessor:
             self._column(query_column)
         if name is None:
             name = self._obj.name if column is None else column
-        dim = resolve(spec).info.dim
+        info = self._info(spec)
+        dim = info.dim
+        if isinstance(options, DenseOptions):
+            dim = text_width(info, options, described_folder(spec))
         return EmbedTask(
             spec=spec,
             options=options,
@@ -85,17 +95,19 @@ class _EmbedAccessor:
             cache=cache,
         )
 
+    @shared_parameters
     def text(
         self,
         column: Hashable | None = None,
-        model: str = DEFAULT_TEXT_MODEL,
         *,
-        revision: str | None = None,
-        batch_size: int | None = None,
-        token_budget: int = DEFAULT_TOKEN_BUDGET,
+        model: str = DEFAULT_TEXT_MODEL,
+        query: bool = False,
+        prompt: str | None = None,
+        dim: int | None = None,
         normalize: bool | None = None,
         max_length: int | None = None,
-        query: bool = False,
+        batch_size: int | None = None,
+        token_budget: int = DEFAULT_TOKEN_BUDGET,
         dedup: bool = True,
         cache: str | os.PathLike | bool | None = None,
         progress: bool = False,
@@ -105,6 +117,7 @@ class _EmbedAccessor:
         device_id: int | None = 0,
         threads: int | None = None,
         session_options: Mapping[str, object] | None = None,
+        revision: str | None = None,
         cache_dir: str | None = None,
         local_files_only: bool = False,
         name: Hashable | None = None,
@@ -113,89 +126,52 @@ class _EmbedAccessor:
 
         Parameters
         ----------
-        column
-            Column to embed (omit on a Series).
-        model
-            Registry name (``dfembed.list_models()``), hub repository id, or local folder.
-        revision, cache_dir, local_files_only
-            Hub download settings (``HF_HUB_OFFLINE=1`` is honoured too).
-        batch_size
-            Most rows per model run; by default the token budget alone decides.
-        token_budget
-            Most padded tokens per model run: bounds memory whatever the text lengths.
-        normalize
-            L2-normalize vectors; ``None`` (default): as the model does (all-MiniLM-L6-v2,
-            bge, e5: yes; the paraphrase models: no, as in sentence-transformers).
-        max_length
-            Truncate texts to this many tokens (at most the model's own limit).
         query
-            Embed as search queries (the model's query prefix, e.g. for bge/e5).
-        dedup
-            Embed identical texts once.
-        cache
-            A folder for the persistent embedding cache (``True``: ``$DFEMBED_CACHE`` or
-            ``~/.cache/dfembed/embeddings`` of the process that runs): outputs are stored
-            there keyed by the model's exact files, the options and each input's hash, so a
-            rerun, or a run over a grown table, only embeds inputs it has not seen. On a
-            multi-node cluster give each node a folder on local disk (SQLite files).
-        progress
-            Show a progress bar (tqdm in process, Dask's progress bar on a cluster).
-        parallel
-            pandas only: ``None`` runs in process; ``0`` one Dask worker process per core;
-            ``n`` n worker processes (an existing ``distributed.Client`` is used if active).
-        cuda, device_ids, device_id, threads
-            Device policy: ``cuda=False|True|"auto"``; GPUs assigned round-robin to Dask
-            workers; the GPU used in process; ONNX Runtime threads.
-        session_options
-            ONNX Runtime settings: ``cpu_mem_arena`` (default True: faster repeated
-            runs, but the arena keeps its peak), ``gpu_mem_limit`` (bytes),
-            ``arena_extend_strategy`` (CUDA, default ``"kSameAsRequested"``),
-            ``precision`` (``"fp32"``, or ``"fp16"`` for GPUs: the fp32 graph converted
-            when loaded) and ``graph_fusion`` (default True: BERT-family graphs run with
-            ONNX Runtime's transformer fusions, built once and kept on disk).
-        name
-            Name of the result (default: the column's name).
+            ``True``: these texts are search queries, so the model's query prompt goes
+            before each (``False``: its document prompt, if any). Prompts come from the
+            registry, a folder's ``dfembed.json`` or its ``config_sentence_transformers.json``.
+            (To score texts against one query text, use :meth:`rerank`'s ``query=``.)
+        prompt
+            Put this before each text instead: the name of one of the model's prompts
+            (``"query"``, ``"document"``, ``"clustering"``, ...: ``dfembed.list_models()``
+            shows them) or the prompt's text itself (a single word is taken as a name).
+        dim
+            Keep the first ``dim`` values of each vector, then L2-normalize (if the model
+            normalizes): sentence-transformers' ``truncate_dim``, for Matryoshka models
+            (others warn). At most the model's width.
 
         Returns
         -------
         A Series (pandas) or lazy Series (Dask) with exactly the input's index, of dtype
         ``pd.ArrowDtype(pa.list_(pa.float32(), dim))``; missing inputs give null rows.
         """
-        spec = model_spec(
-            "text",
-            model,
-            revision,
-            cuda,
-            device_ids,
-            device_id,
-            threads,
-            cache_dir,
-            local_files_only,
-            session_options,
-        )
-        options = TextOptions(
+        spec = model_spec("text", model, revision, cuda, device_ids, device_id, threads,
+                           cache_dir, local_files_only, session_options)  # fmt: skip
+        options = DenseOptions(
             batch_size=batch_size,
             token_budget=token_budget,
             dedup=dedup,
             normalize=normalize,
             max_length=max_length,
             query=query,
+            prompt=prompt,
+            dim=dim,
         )
         return self._run(self._task(spec, options, column, name, cache=cache), progress, parallel)
 
+    @shared_parameters
     def sparse(
         self,
         column: Hashable | None = None,
-        model: str = DEFAULT_SPARSE_MODEL,
         *,
-        revision: str | None = None,
-        batch_size: int | None = None,
-        token_budget: int = DEFAULT_TOKEN_BUDGET,
-        max_length: int | None = None,
+        model: str = DEFAULT_SPARSE_MODEL,
         query: bool = False,
         k1: float = 1.2,
         b: float = 0.75,
         avg_len: float = 256.0,
+        max_length: int | None = None,
+        batch_size: int | None = None,
+        token_budget: int = DEFAULT_TOKEN_BUDGET,
         dedup: bool = True,
         cache: str | os.PathLike | bool | None = None,
         progress: bool = False,
@@ -205,32 +181,38 @@ class _EmbedAccessor:
         device_id: int | None = 0,
         threads: int | None = None,
         session_options: Mapping[str, object] | None = None,
+        revision: str | None = None,
         cache_dir: str | None = None,
         local_files_only: bool = False,
         name: Hashable | None = None,
     ):
         """Sparse text vectors (SPLADE, BM25): a ``struct<indices, values>`` per row.
 
-        ``k1``, ``b`` and ``avg_len`` (average document length in words) are BM25's term
-        weighting; queries (``query=True``) are weighted without length normalization.
         A SPLADE run's output is rows x tokens x 30,522 floats: about 125 MB at the default
-        ``token_budget`` of 1,024 tokens, so raise it with care.
-        Other parameters as for :meth:`text`. ``dfembed.to_scipy`` gives a CSR matrix.
+        ``token_budget`` of 1,024 tokens, so raise it with care. ``dfembed.to_scipy`` gives
+        a CSR matrix.
+
+        Parameters
+        ----------
+        query
+            ``True``: these texts are search queries (BM25 weighs each query term 1, with no
+            length normalization).
+        k1
+            BM25's term-frequency saturation.
+        b
+            BM25's document length normalization (0: none, 1: full).
+        avg_len
+            BM25's average document length, in words.
+
+        Returns
+        -------
+        A Series (pandas) or lazy Series (Dask) with exactly the input's index, of dtype
+        ``struct<indices: list<int32>, values: list<float32>>``; missing inputs give nulls.
         """
         from .encoders.sparse import SparseOptions
 
-        spec = model_spec(
-            "sparse",
-            model,
-            revision,
-            cuda,
-            device_ids,
-            device_id,
-            threads,
-            cache_dir,
-            local_files_only,
-            session_options,
-        )
+        spec = model_spec("sparse", model, revision, cuda, device_ids, device_id, threads,
+                           cache_dir, local_files_only, session_options)  # fmt: skip
         options = SparseOptions(
             batch_size=batch_size,
             token_budget=token_budget,
@@ -243,16 +225,16 @@ class _EmbedAccessor:
         )
         return self._run(self._task(spec, options, column, name, cache=cache), progress, parallel)
 
+    @shared_parameters
     def late_interaction(
         self,
         column: Hashable | None = None,
-        model: str = DEFAULT_LATE_MODEL,
         *,
-        revision: str | None = None,
+        model: str = DEFAULT_LATE_MODEL,
+        query: bool = False,
+        max_length: int | None = None,
         batch_size: int | None = None,
         token_budget: int = DEFAULT_TOKEN_BUDGET,
-        max_length: int | None = None,
-        query: bool = False,
         dedup: bool = True,
         cache: str | os.PathLike | bool | None = None,
         progress: bool = False,
@@ -262,30 +244,31 @@ class _EmbedAccessor:
         device_id: int | None = 0,
         threads: int | None = None,
         session_options: Mapping[str, object] | None = None,
+        revision: str | None = None,
         cache_dir: str | None = None,
         local_files_only: bool = False,
         name: Hashable | None = None,
     ):
         """ColBERT-style token vectors: a ``[tokens, dim]`` matrix per row.
 
-        ``query=True`` embeds queries (query marker, truncated and padded with [MASK] to the
-        query length: ``max_length``, else 32, as ColBERT's ``query_maxlen``); documents get
-        the document marker, skip punctuation tokens and are truncated to ``max_length``
-        (else the model's limit). Score with :func:`dfembed.maxsim`. Other parameters as for
-        :meth:`text`.
+        Score with :func:`dfembed.maxsim`.
+
+        Parameters
+        ----------
+        query
+            ``True``: these texts are queries (query marker, truncated and padded with
+            [MASK] to the query length, as ColBERT's ``query_maxlen``); ``False``: documents
+            (document marker, punctuation tokens skipped).
+        max_length
+            Tokens per query (default 32) or per document (default: the model's limit).
+
+        Returns
+        -------
+        A Series (pandas) or lazy Series (Dask) with exactly the input's index, one
+        ``list<list<float32>>`` matrix per row; missing inputs give null rows.
         """
-        spec = model_spec(
-            "late_interaction",
-            model,
-            revision,
-            cuda,
-            device_ids,
-            device_id,
-            threads,
-            cache_dir,
-            local_files_only,
-            session_options,
-        )
+        spec = model_spec("late_interaction", model, revision, cuda, device_ids, device_id,
+                           threads, cache_dir, local_files_only, session_options)  # fmt: skip
         options = TextOptions(
             batch_size=batch_size,
             token_budget=token_budget,
@@ -295,15 +278,15 @@ class _EmbedAccessor:
         )
         return self._run(self._task(spec, options, column, name, cache=cache), progress, parallel)
 
+    @shared_parameters
     def image(
         self,
         column: Hashable | None = None,
-        model: str = DEFAULT_IMAGE_MODEL,
         *,
-        revision: str | None = None,
-        batch_size: int | None = 32,
+        model: str = DEFAULT_IMAGE_MODEL,
         normalize: bool | None = None,
         on_error: str = "raise",
+        batch_size: int | None = None,
         dedup: bool = True,
         cache: str | os.PathLike | bool | None = None,
         progress: bool = False,
@@ -313,6 +296,7 @@ class _EmbedAccessor:
         device_id: int | None = 0,
         threads: int | None = None,
         session_options: Mapping[str, object] | None = None,
+        revision: str | None = None,
         cache_dir: str | None = None,
         local_files_only: bool = False,
         name: Hashable | None = None,
@@ -320,41 +304,42 @@ class _EmbedAccessor:
         """Image embeddings of a column of file paths, bytes or PIL images.
 
         Images are preprocessed with Pillow as the model's ``preprocessor_config.json`` says.
-        ``on_error="raise"`` (default) raises :class:`~dfembed.InputError` naming the first
-        missing or unreadable image's index label; ``on_error="null"`` gives a null row.
+
+        Parameters
+        ----------
+        column
+            Column of images, given first (omit it on a Series).
+        on_error
+            ``"raise"`` (default) raises :class:`~dfembed.InputError` naming the first
+            missing or unreadable image's index label; ``"null"`` gives a null row.
+
+        Returns
+        -------
+        A Series (pandas) or lazy Series (Dask) with exactly the input's index, of dtype
+        ``pd.ArrowDtype(pa.list_(pa.float32(), dim))``; missing inputs give null rows.
         """
         from .encoders.image import ImageOptions
 
         if on_error not in ("raise", "null"):
             raise ValueError('on_error must be "raise" or "null"')
-        spec = model_spec(
-            "image",
-            model,
-            revision,
-            cuda,
-            device_ids,
-            device_id,
-            threads,
-            cache_dir,
-            local_files_only,
-            session_options,
-        )
+        spec = model_spec("image", model, revision, cuda, device_ids, device_id, threads,
+                           cache_dir, local_files_only, session_options)  # fmt: skip
         options = ImageOptions(batch_size=batch_size, dedup=dedup, normalize=normalize)
         task = self._task(spec, options, column, name, on_error=on_error, cache=cache)
         return self._run(task, progress, parallel)
 
+    @shared_parameters
     def rerank(
         self,
-        query: str | None = None,
         column: Hashable | None = None,
-        model: str = DEFAULT_RERANK_MODEL,
-        *,
+        *args: Hashable,
+        query: str | None = None,
         query_column: Hashable | None = None,
-        revision: str | None = None,
+        model: str = DEFAULT_RERANK_MODEL,
+        sigmoid: bool = False,
+        max_length: int | None = None,
         batch_size: int | None = None,
         token_budget: int = DEFAULT_TOKEN_BUDGET,
-        max_length: int | None = None,
-        sigmoid: bool = False,
         dedup: bool = True,
         cache: str | os.PathLike | bool | None = None,
         progress: bool = False,
@@ -364,31 +349,46 @@ class _EmbedAccessor:
         device_id: int | None = 0,
         threads: int | None = None,
         session_options: Mapping[str, object] | None = None,
+        revision: str | None = None,
         cache_dir: str | None = None,
         local_files_only: bool = False,
         name: Hashable | None = None,
     ):
-        """Cross-encoder relevance of each row's text to ``query`` (or to ``query_column``).
+        """Cross-encoder relevance of each row's text to a query: one float32 per row.
 
-        Returns a float32 Series (NaN where the text or query is missing): the model's raw
-        logit, or its sigmoid with ``sigmoid=True``. Higher is more relevant.
+        ``df.embed.rerank("passage", query="how do cats purr")``. The word ``query`` means
+        "the query" in every method: the query's text here, and in :meth:`text`,
+        :meth:`sparse` and :meth:`late_interaction` a flag saying the column holds queries
+        (``query=True``). Each checks its type, so a mix-up fails at once.
+
+        Parameters
+        ----------
+        column
+            Column of texts to score, given first (omit it on a Series).
+        *args
+            Deprecated: the query first, ``rerank("how do cats purr", "passage")``, still
+            works with a ``FutureWarning`` until the next release.
+        query
+            The query text every row is scored against.
+        query_column
+            Or: the column holding each row's own query (exactly one of the two).
+        sigmoid
+            Return ``sigmoid(logit)`` in (0, 1) instead of the model's raw logit.
+        max_length
+            Most tokens per (query, text) pair; the longer of the two is cut first.
+        name
+            Name of the result (default: ``"score"``).
+
+        Returns
+        -------
+        A float32 Series (pandas) or lazy Series (Dask) with exactly the input's index;
+        NaN where the text or its query is missing. Higher is more relevant.
         """
         from .encoders.rerank import RerankOptions
 
-        if (query is None) == (query_column is None):
-            raise TypeError("rerank needs exactly one of query= (a string) or query_column=.")
-        spec = model_spec(
-            "rerank",
-            model,
-            revision,
-            cuda,
-            device_ids,
-            device_id,
-            threads,
-            cache_dir,
-            local_files_only,
-            session_options,
-        )
+        column, query = self._rerank_inputs(column, args, query, query_column)
+        spec = model_spec("rerank", model, revision, cuda, device_ids, device_id, threads,
+                           cache_dir, local_files_only, session_options)  # fmt: skip
         options = RerankOptions(
             batch_size=batch_size,
             token_budget=token_budget,
@@ -402,6 +402,53 @@ class _EmbedAccessor:
             spec, options, column, name, query=query, query_column=query_column, cache=cache
         )
         return self._run(task, progress, parallel)
+
+    def _rerank_inputs(self, column, args: tuple, query, query_column) -> tuple:
+        """``(column, query)`` of a rerank call, the deprecated query-first order accepted.
+
+        The old order is recognised, with a ``FutureWarning``, when the first argument is
+        not a column and the second is (``rerank("how do cats purr", "passage")``), or, on
+        a Series, when the first is a string and no query is given.
+        """
+        import warnings
+
+        if len(args) > 1:
+            raise TypeError("rerank takes one positional argument, the column: give query=.")
+        if args and query is None and not self._has_column(column) and self._has_column(args[0]):
+            query, column = column, args[0]
+        elif args:
+            raise TypeError(
+                "rerank takes the column first and the query by keyword: "
+                f"df.embed.rerank({args[0]!r}, query=...)."
+            )
+        elif self._is_series() and isinstance(column, str) and query is None:
+            query, column = column, None
+        else:
+            if (query is None) == (query_column is None):
+                raise TypeError("rerank needs exactly one of query= (a string) or query_column=.")
+            if query is not None and not isinstance(query, str):
+                raise TypeError(
+                    f"rerank's query= is the query text (a str), not {query!r}; to score each "
+                    "row against its own query, name that column with query_column=."
+                )
+            return column, query
+        where = "" if column is None else f"{column!r}, "
+        warnings.warn(
+            "rerank(query, column) is deprecated: the column comes first, as in the other "
+            f"methods, and the query by keyword: .embed.rerank({where}query={query!r}). The "
+            "old order stops working in the next release.",
+            FutureWarning,
+            stacklevel=3,
+        )
+        return self._rerank_inputs(column, (), query, query_column)
+
+    def _has_column(self, label) -> bool:
+        if self._is_series():
+            return False
+        try:
+            return label in self._obj.columns
+        except TypeError:  # an unhashable label is no column
+            return False
 
 
 class PandasEmbedAccessor(_EmbedAccessor):
@@ -434,28 +481,14 @@ class DaskEmbedAccessor(_EmbedAccessor):
         inputs.check_column(self._obj._meta, column)
         return column
 
+    def _info(self, spec: ModelSpec) -> ModelInfo:
+        from .engine.dask import declared_info  # a client never fetches the model itself
+
+        return declared_info(spec)
+
     def _run(self, task: EmbedTask, progress: bool, parallel: int | None):
         if parallel is not None:
             raise TypeError("parallel= is for pandas frames; a Dask frame runs on its scheduler.")
         from .engine.dask import embed_dask
 
         return embed_dask(self._obj, task, progress)
-
-
-def register() -> None:
-    """Register ``embed`` on pandas and Dask DataFrames and Series (idempotent)."""
-    import warnings
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", UserWarning)  # re-registering on reload warns
-        pd.api.extensions.register_dataframe_accessor("embed")(PandasEmbedAccessor)
-        pd.api.extensions.register_series_accessor("embed")(PandasEmbedAccessor)
-        try:
-            from dask.dataframe.extensions import (
-                register_dataframe_accessor,
-                register_series_accessor,
-            )
-        except ImportError:  # pragma: no cover - dask is a dependency
-            return
-        register_dataframe_accessor("embed")(DaskEmbedAccessor)
-        register_series_accessor("embed")(DaskEmbedAccessor)

@@ -9,6 +9,8 @@ Examples::
 from __future__ import annotations
 
 import argparse
+import codecs
+import glob
 import sys
 import time
 import warnings
@@ -50,6 +52,21 @@ def _folder(text: str) -> str:
     return text
 
 
+def _encoding(text: str) -> str:
+    """An argparse type: a text encoding Python knows, such as ``latin-1``."""
+    try:
+        return codecs.lookup(text).name
+    except LookupError:
+        raise argparse.ArgumentTypeError(
+            f"unknown encoding {text!r}: use a name such as utf-8, latin-1, cp1252"
+        ) from None
+
+
+def _texts(text: str) -> tuple[str, ...]:
+    """An argparse type: comma-separated cell texts, such as ``NA,N/A``."""
+    return tuple(text.split(","))
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The ``dfembed`` argument parser (its ``text`` command)."""
     description = __doc__.splitlines()[0].replace("``", "")  # plain text in --help
@@ -58,7 +75,25 @@ def build_parser() -> argparse.ArgumentParser:
     text = sub.add_parser("text", help="dense text embeddings of one column")
     text.add_argument("input", help="a .parquet, .csv or .jsonl file (or parquet folder)")
     text.add_argument("--column", required=True, help="the column to embed")
-    text.add_argument("--output", required=True, help="parquet file (or folder, on Dask)")
+    text.add_argument(
+        "--output",
+        required=True,
+        help="a .parquet file (or a folder, on Dask); never an input, nor in or around one",
+    )
+    text.add_argument(
+        "--encoding",
+        type=_encoding,
+        default="utf-8",
+        help="text encoding of a CSV or JSON lines input (default utf-8)",
+    )
+    text.add_argument(
+        "--na-values",
+        type=_texts,
+        default=(),
+        metavar="TEXTS",
+        help="comma-separated CSV or JSON cell texts to read as missing, such as NA,N/A (by "
+        "default every text is kept as written; empty CSV cells and JSON nulls are missing)",
+    )
     text.add_argument(
         "--model",
         default="all-MiniLM-L6-v2",
@@ -103,6 +138,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (DfembedError, OSError) as exc:
         print(f"dfembed: error: {exc}", file=sys.stderr)
         return 2
+    except Exception as exc:  # Dask parses CSV blocks while it computes
+        from .io import readers
+
+        problem = readers.read_error(exc, args.input, _read_options(args))
+        if problem is None:
+            raise
+        print(f"dfembed: error: {problem}", file=sys.stderr)
+        return 2
     print(
         f"embedded {rows} rows in {seconds:.1f} s ({rows / max(seconds, 1e-9):.0f} rows/s) "
         f"{where} -> {args.output}"
@@ -120,17 +163,59 @@ def _usage_problem(args: argparse.Namespace) -> str | None:
             "name the output column differently"
         )
     output = Path(args.output)
+    problem = _overlap_problem(args.input, output)
+    if problem:
+        return problem
     in_process = args.scheduler is None and args.workers is None
     if in_process and output.is_dir():
         return f"--output {output} is a folder: name a .parquet file (folders are for Dask runs)"
+    if in_process and output.suffix.lower() not in (".parquet", ".pq"):
+        return f"--output {output} is written as parquet: name a .parquet or .pq file"
     if not in_process and output.is_file():
         return f"--output {output} is a file: a Dask run writes a folder of part files"
+    if in_process:
+        return None
+    from .io import output as folders
+
+    try:
+        folders.previous_parts(output)
+    except DfembedError as exc:
+        return str(exc)
+    return None
+
+
+def _overlap_problem(source: str, output: Path) -> str | None:
+    """Whether writing ``output`` would replace, or mix with, the input (symlinks resolved)."""
+    if "://" in source:
+        return None  # not on this file system
+    target = output.resolve()
+    inputs = glob.glob(source) if any(char in source for char in "*?[") else [source]
+    for name in inputs:
+        path = Path(name).resolve()
+        if path == target:
+            return f"--output {output} is the input {name}: name a new file or folder"
+        if path in target.parents:
+            return (
+                f"--output {output} lies inside the input folder {name}: it would be read as "
+                "input by the next run; write it elsewhere"
+            )
+        if target in path.parents:
+            return (
+                f"the input {name} lies inside the --output folder {output}: choose an output "
+                "folder that holds no input"
+            )
     return None
 
 
 def _is_local(path: str) -> bool:
     """Whether ``path`` names one local file or folder (not a URL or a glob pattern)."""
     return "://" not in path and not any(char in path for char in "*?[")
+
+
+def _read_options(args: argparse.Namespace):
+    from .io.readers import ReadOptions
+
+    return ReadOptions(encoding=args.encoding, na_values=args.na_values)
 
 
 def _run_text(args) -> tuple[int, float, str]:
@@ -151,9 +236,10 @@ def _run_text(args) -> tuple[int, float, str]:
         cache=args.cache,
         name=args.vector_column,
     )
+    options = _read_options(args)
     started = time.perf_counter()
     if args.scheduler is None and args.workers is None:
-        frame = readers.read_pandas(args.input)
+        frame = readers.read_pandas(args.input, options)
         frame[args.vector_column] = frame.embed.text(args.column, **kwargs)
         parquet.write_parquet(frame, args.output)
         return len(frame), time.perf_counter() - started, "in process"
@@ -165,7 +251,7 @@ def _run_text(args) -> tuple[int, float, str]:
     try:
         with client.as_current():
             slots = sum(client.nthreads().values())  # at least two partitions per thread
-            frame = readers.read_dask(args.input, min_partitions=2 * max(1, slots))
+            frame = readers.read_dask(args.input, min_partitions=2 * max(1, slots), options=options)
             frame = frame.assign(**{args.vector_column: frame.embed.text(args.column, **kwargs)})
             with span("dfembed", "text"), warnings.catch_warnings():
                 # to_parquet builds its graph inside the span, and dask-expr warns (once per

@@ -3,7 +3,9 @@
 The spec is what travels to Dask workers. Sessions are built where they run and cached by
 :meth:`ModelSpec.key`, a stable hash of the spec's fields (never ``id()``), so equal specs
 built in different processes share one cached encoder. Per-call choices that do not change
-what is loaded (``normalize``, ``query``, ``max_length``) are not part of the spec.
+what is loaded (``normalize``, ``query``, ``max_length``, ``prompt``, ``dim``) are not part of
+the spec: they are the call's options, which the embedding cache's namespace includes, and
+one loaded session serves them all.
 
 The spec only stores what it is given; the checks below are what the accessor (and the
 command line) run on the numbers that go into a spec or its options, at call time, so a
@@ -42,8 +44,9 @@ class ModelSpec:
         :class:`~dfembed.errors.DeviceUnavailableError` when it cannot load; ``"auto"`` uses
         CUDA when it is present and the CPU otherwise.
     device_ids
-        GPUs assigned round-robin to Dask workers; ``None`` uses each worker's own visible
-        device 0 (dask-cuda style), or ``device_id`` in process.
+        GPUs for Dask workers, round-robin by each worker's local rank on its host; ``None``
+        uses every GPU of the worker's host (or, dask-cuda style, the worker's own visible
+        device 0). See :func:`dfembed.runtime.devices.place`.
     device_id
         The GPU for in-process runs.
     threads
@@ -114,7 +117,7 @@ def check_max_length(value: object, kind: str) -> int | None:
 
 
 def check_device_ids(device_ids: object) -> tuple[int, ...] | None:
-    """``device_ids=`` as a tuple of GPU numbers, or ``None`` (each worker's own device 0)."""
+    """``device_ids=`` as a tuple of GPU numbers, or ``None`` (every GPU of each host)."""
     if device_ids is None:
         return None
     if not isinstance(device_ids, (list, tuple)):

@@ -7,7 +7,7 @@ weights shipped in registry packages, and the data comes from ``tools.datasets``
 
 Usage (from the repository root)::
 
-    .venv/bin/python notebooks/build_notebooks.py            # write and execute all four
+    .venv/bin/python notebooks/build_notebooks.py            # write and execute them all
     .venv/bin/python notebooks/build_notebooks.py --no-run   # write only, outputs empty
     .venv/bin/python notebooks/build_notebooks.py 03         # only notebooks matching "03"
 
@@ -549,7 +549,7 @@ HYBRID = [
     md("""
     ## Re-scoring the candidates
 
-    The usual last stage is a cross-encoder: `df.embed.rerank(query, "lead", model=...)`
+    The usual last stage is a cross-encoder: `df.embed.rerank("lead", query=query, model=...)`
     scores each (query, text) pair with a model that reads both together. No cross-encoder's
     weights can be installed offline, so asking for the default one here fails, and says how
     to provide it:
@@ -558,7 +558,7 @@ HYBRID = [
     first_stage = one["hybrid: RRF"].head(20)
     candidates = news.loc[first_stage["row"], ["site", "title", "lead"]]
     try:
-        candidates.embed.rerank(query, "lead", local_files_only=True)
+        candidates.embed.rerank("lead", query=query, local_files_only=True)
     except dfembed.ModelNotFoundError as err:
         print(f"{type(err).__name__}: {err}")
     """),
@@ -593,11 +593,77 @@ HYBRID = [
     """),
 ]
 
+# ---------------------------------------------------------------------------------- 05
+
+TEXT_TO_IMAGE = [
+    md("""
+    # Text-to-image search with CLIP's two towers
+
+    CLIP embeds texts and images into one space: `df.embed.text(..., model="clip-ViT-B-32-text")`
+    and `df.embed.image(..., model="clip-ViT-B-32-vision")` give vectors whose dot product
+    says how well a caption fits a picture.
+
+    This notebook uses only models already on this machine: it looks for both towers in the
+    Hugging Face cache without downloading anything (`local_files_only=True`). Their weights
+    ship in no package, so where they were never downloaded (the offline test run) it says so
+    and skips the search. With network access, embed once with `local_files_only=False` (the
+    default) to download them, then rerun.
+    """),
+    code("""
+    import pandas as pd
+
+    import dfembed
+    from dfembed.models.hub import resolve
+    from tools.datasets import photos
+
+    TEXT, IMAGE = "clip-ViT-B-32-text", "clip-ViT-B-32-vision"
+
+
+    def on_this_machine(model: str, kind: str) -> bool:
+        try:
+            resolve(dfembed.ModelSpec(model, kind=kind, local_files_only=True))
+        except dfembed.ModelNotFoundError:
+            print(f"{model}: not in the Hugging Face cache of this machine")
+            return False
+        print(f"{model}: found in the Hugging Face cache")
+        return True
+
+
+    towers = [on_this_machine(TEXT, "text"), on_this_machine(IMAGE, "image")]
+    PAIR = all(towers)
+    print("using", f"{TEXT} + {IMAGE}" if PAIR else "no pair of towers: the search is skipped")
+    """),
+    code("""
+    if not PAIR:
+        print(
+            "Skipped: CLIP's towers are not on this machine and this notebook downloads "
+            "nothing. With network access, run df.embed.text(..., model='clip-ViT-B-32-text') "
+            "and df.embed.image(..., model='clip-ViT-B-32-vision') once, then rerun."
+        )
+        result = None
+    else:
+        images = photos()  # nine real photos: astronaut, cat, coffee, rocket, horse, ...
+        gallery = pd.DataFrame({"name": list(images), "img": list(images.values())})
+        gallery["vec"] = gallery.embed.image("img", model=IMAGE, local_files_only=True)
+        captions = pd.DataFrame(
+            {"caption": ["a cat", "a cup of coffee", "a rocket", "a horse", "an astronaut"]}
+        )
+        captions["vec"] = captions.embed.text("caption", model=TEXT, local_files_only=True)
+        scores = dfembed.to_numpy(captions["vec"]) @ dfembed.to_numpy(gallery["vec"]).T
+        result = captions[["caption"]].assign(
+            best_image=gallery["name"].to_numpy()[scores.argmax(axis=1)],
+            cosine=scores.max(axis=1).round(3),
+        )
+    result
+    """),
+]
+
 NOTEBOOKS = {
     "01_quickstart.ipynb": QUICKSTART,
     "02_dask_at_scale.ipynb": DASK,
     "03_analytics.ipynb": ANALYTICS,
     "04_hybrid_search.ipynb": HYBRID,
+    "05_text_to_image.ipynb": TEXT_TO_IMAGE,
 }
 
 

@@ -9,6 +9,7 @@ import pytest
 
 import dfembed
 from dfembed import InputError
+from dfembed.engine.partitions import text_costs
 
 TEXTS = [
     "A man is eating food.",
@@ -95,7 +96,11 @@ def test_query_prefix_changes_vectors_only_for_models_with_prefix(tmp_path, mini
 def test_progress_bar_runs(minilm_int8, capsys):
     out = pd.Series(TEXTS).embed.text(model=minilm_int8, progress=True)
     assert out.notna().all()
-    assert "dfembed text" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "dfembed text" in err
+    # the bar counts estimated tokens (the first ETA is right), not rows
+    total = round(text_costs(pd.Series(TEXTS), None).sum())
+    assert total < 1000 and f"{total}/{total}" in err and "tokens/s" in err
 
 
 @pytest.mark.parametrize("dtype", ["str", "string[pyarrow]", pd.ArrowDtype(pa.large_string())])

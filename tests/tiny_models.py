@@ -149,11 +149,21 @@ def _write_json(path: Path, data: dict) -> None:
     path.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
 
 
-def bare_folder(src: str | Path, dst: Path) -> str:
-    """A folder linking only ``src``'s graph and tokenizer: no dfembed.json or other config."""
+def share_file(src: str | Path, dst: Path) -> None:
+    """Put the file ``src`` at ``dst`` without copying its bytes where the disk allows (a
+    hard link). Not a symbolic link: dfembed reads no link that leads out of a model folder."""
     import os
+    import shutil
 
+    try:
+        os.link(src, dst)
+    except OSError:  # another filesystem
+        shutil.copyfile(src, dst)
+
+
+def bare_folder(src: str | Path, dst: Path) -> str:
+    """A folder sharing only ``src``'s graph and tokenizer: no dfembed.json or other config."""
     dst.mkdir()
     for name in ("model.onnx", "tokenizer.json"):
-        os.symlink(Path(src) / name, dst / name)
+        share_file(Path(src) / name, dst / name)
     return str(dst)

@@ -12,9 +12,9 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from ..errors import ModelLoadError
+from ..errors import ModelLoadError, TokenizerError
 from ..models.hub import ResolvedModel
-from ..models.registry import output_to_read
+from ..models.registry import ABOUT_FIELDS, output_to_read
 from ..runtime.batching import DEFAULT_TOKEN_BUDGET, dedup, run_batched
 
 OnBatch = Callable[[int, int, float], None]
@@ -22,6 +22,10 @@ OnBatch = Callable[[int, int, float], None]
 _ORT_INT_TYPES = {"tensor(int64)": np.int64, "tensor(int32)": np.int32}
 #: Options that change how outputs are computed, never what they are.
 _OPTIONS_NOT_IN_OUTPUT = ("batch_size", "token_budget", "dedup")
+#: Model fields and options added after caches were first written, with their defaults: at
+#: those values they are left out of a namespace, so the namespaces of earlier runs stay.
+_ADDED_INFO = {"prompts": (), "matryoshka": False}
+_ADDED_OPTIONS = {"prompt": None, "dim": None}
 
 
 @dataclass(frozen=True)
@@ -108,7 +112,7 @@ class Encoder(abc.ABC):
         """
         from .. import __version__
 
-        info = asdict(self.info)
+        info = _without(asdict(self.info), ABOUT_FIELDS, _ADDED_INFO)
         if self.model.local:
             del info["name"]
         about = {
@@ -116,9 +120,7 @@ class Encoder(abc.ABC):
             "encoder": type(self).__name__,
             "fingerprint": self.model.fingerprint,
             "info": info,
-            "options": {
-                k: v for k, v in asdict(options).items() if k not in _OPTIONS_NOT_IN_OUTPUT
-            },
+            "options": _without(asdict(options), _OPTIONS_NOT_IN_OUTPUT, _ADDED_OPTIONS),
             "dfembed": __version__,
         }
         if not self.model.local:  # hub and registry namespaces stay as they were
@@ -167,8 +169,17 @@ class Encoder(abc.ABC):
     def encode_distinct(
         self, items: Sequence[Any], options: EncodeOptions, on_batch: OnBatch | None = None
     ) -> np.ndarray:
-        """Outputs of ``items`` (already deduplicated, if at all): sort, batch, run, restore."""
-        prepared = self.prepare(items, options)
+        """Outputs of ``items`` (already deduplicated, if at all): sort, batch, run, restore.
+
+        A :class:`~dfembed.errors.TokenizerError` leaves with the input it names in ``item``,
+        which the engine maps back to a row.
+        """
+        try:
+            prepared = self.prepare(items, options)
+        except TokenizerError as exc:
+            if exc.position is not None and exc.item is None:
+                exc.item = items[exc.position]
+            raise
         return run_batched(
             prepared.lengths,
             lambda positions: self.run(prepared, positions, options),
@@ -199,6 +210,10 @@ class Encoder(abc.ABC):
                 "the model's own limit."
             ) from exc
 
+    def width(self, options: EncodeOptions) -> int:
+        """The width of the vectors a call with ``options`` gives (the model's ``dim``)."""
+        return getattr(self, "dim", self.info.dim)
+
     def normalizes(self, options: EncodeOptions) -> bool:
         """Whether outputs are L2-normalized: the call's ``normalize=``, else the model's own."""
         chosen = getattr(options, "normalize", None)
@@ -207,3 +222,12 @@ class Encoder(abc.ABC):
     def output_name(self) -> str:
         """The graph output this encoder reads (one rule for every kind: the registry's)."""
         return output_to_read(self.info, self.output_names)
+
+
+def _without(fields: dict[str, Any], never: Sequence[str], defaults: dict[str, Any]) -> dict:
+    """``fields`` less the names in ``never`` and those of ``defaults`` at their default."""
+    return {
+        k: v
+        for k, v in fields.items()
+        if k not in never and not (k in defaults and v == defaults[k])
+    }

@@ -39,7 +39,7 @@ def encode_cached(
     stored.
     """
     namespace, about = encoder.cache_namespace(options)
-    store = open_store(folder, encoder.kind, namespace, about, encoder.info.dim)
+    store = open_store(folder, encoder.kind, namespace, about, encoder.width(options))
     keys = [encoder.cache_key(item) for item in items]
     digests = [None if key is None else digest(key) for key in keys]
     outputs = _Outputs(len(items))

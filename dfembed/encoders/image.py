@@ -8,7 +8,6 @@ batch of pixel tensors is in memory, and goes through :meth:`Encoder.encode` lik
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -24,6 +23,7 @@ from ..io.images import (
     image_key,
     normalize_cell,
 )
+from ..models.files import read_json
 from .base import EncodeOptions, Encoder, Prepared
 from .image_processor import ImageProcessor
 from .text import l2_normalize, pool
@@ -80,10 +80,7 @@ class ImageEncoder(Encoder):
                 f"The image model in {model.folder} has no preprocessor_config.json: copy the "
                 "model's preprocessor_config.json (from its hub repository) next to its ONNX file."
             )
-        try:
-            config = json.loads(path.read_text())
-        except ValueError as exc:
-            raise ModelLoadError(f"{path} is not valid JSON ({exc}).") from exc
+        config = read_json(path, "Copy the model's own preprocessor_config.json there.")
         self.processor = ImageProcessor.from_config(config)
         inputs = session.get_inputs()
         if len(inputs) != 1:

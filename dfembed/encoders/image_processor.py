@@ -19,7 +19,8 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import ModelLoadError
+from ..errors import InputError, ModelLoadError
+from ..io.images import MAX_ASPECT_RATIO
 
 
 @dataclass(frozen=True)
@@ -109,20 +110,45 @@ class ImageProcessor:
         """``(height, width)`` of every output, when fixed (a crop or an exact resize)."""
         return self.crop or self.size
 
-    def __call__(self, image) -> np.ndarray:
-        """The ``[3, H, W]`` float32 model input of one RGB PIL image."""
+    def resized_size(self, width: int, height: int) -> tuple[int, int]:
+        """``(width, height)`` of an image of this size after the resize step.
+
+        Computed before resizing, so the caller can refuse what it could not afford.
+        """
         if self.shortest_edge is not None:
-            width, height = image.size
             short, long = (width, height) if width <= height else (height, width)
             new_long = int(self.shortest_edge * long / short)  # truncated, as transformers does
-            target = (
+            return (
                 (self.shortest_edge, new_long)
                 if width <= height
                 else (new_long, self.shortest_edge)
             )
+        if self.size is not None:
+            return self.size[1], self.size[0]
+        return width, height
+
+    def __call__(self, image) -> np.ndarray:
+        """The ``[3, H, W]`` float32 model input of one RGB PIL image.
+
+        Raises :class:`~dfembed.errors.InputError` for an image without pixels, and, before
+        resizing, when the shortest-edge resize would make more than ``MAX_ASPECT_RATIO``
+        times the pixels of the model's square input. :func:`dfembed.io.images.decode`
+        refuses such images per row, from their aspect ratio; only images given here
+        straight can get this far.
+        """
+        width, height = image.size
+        if min(width, height) < 1:
+            raise InputError(f"An image of {width}x{height} pixels has nothing to embed.")
+        target = self.resized_size(width, height)
+        edge = self.shortest_edge
+        if edge is not None and target[0] * target[1] > MAX_ASPECT_RATIO * edge * edge:
+            raise InputError(
+                f"An image of {width}x{height} pixels would be resized to "
+                f"{target[0]}x{target[1]}, more than {MAX_ASPECT_RATIO} times the pixels of "
+                f"the model's {edge}x{edge} input: crop or split it first."
+            )
+        if target != (width, height):
             image = image.resize(target, resample=self.resample)
-        elif self.size is not None:
-            image = image.resize((self.size[1], self.size[0]), resample=self.resample)
         pixels = np.asarray(image)
         if self.crop is not None:
             pixels = center_crop(pixels, self.crop)

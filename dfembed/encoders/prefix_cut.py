@@ -3,7 +3,8 @@
 ``tokenizers`` encodes a whole text before truncating it, so a 100k-character text costs
 memory and time for tokens that are thrown away. A text is cut where the tokenizer's own
 pipeline ends a word (:func:`separators`, :class:`PrefixCut`), so the prefix's tokens are
-the first tokens of the whole text (:func:`encode_truncated`).
+the first tokens of the whole text (:func:`encode_truncated`); both sides of a pair are cut
+the same way (:func:`encode_pairs_truncated`).
 """
 
 from __future__ import annotations
@@ -125,3 +126,75 @@ def encode_truncated(
         for i, enc in zip(redo, whole, strict=True):
             encodings[i] = enc
     return encodings
+
+
+def encode_pairs_truncated(
+    tokenizer: Tokenizer, pairs: Sequence[tuple[str, str]], max_length: int, cut: PrefixCut
+) -> list:
+    """Encode ``(first, second)`` pairs from prefixes of their long sides, as in
+    :func:`encode_truncated`: the tokens of a full encode truncated longest-first.
+
+    Longest-first truncation keeps a prefix of each side. When one side alone fills the
+    window (``max_length`` tokens or more) and the other does not, the first keeps the
+    room the other leaves, however long it is: so a cut side that fills the window, with
+    an uncut side that does not, gives the whole pair's tokens. When both fill it, each
+    keeps half (:func:`_halves`). A pair cut otherwise (a cut side with fewer tokens than
+    the window) is encoded whole. Whole pairs are costly: ``tokenizers`` keeps the
+    truncated rest as overflowing pieces, every piece of one side with every piece of the
+    other (two 100 KB texts took 7.6 s and 2.5 GB). ``tokenizer`` must truncate to
+    ``max_length``.
+    """
+    cap = max_length * _CHARS_PER_TOKEN
+    cut_pairs = [(cut.prefix(first, cap), cut.prefix(second, cap)) for first, second in pairs]
+    was_cut = [(c[0] is not p[0], c[1] is not p[1]) for c, p in zip(cut_pairs, pairs, strict=True)]
+    cut_at = [i for i, sides in enumerate(was_cut) if any(sides)]
+    if not cut_at:
+        return tokenizer.encode_batch(cut_pairs, add_special_tokens=True)
+    sides = [side for i in cut_at for side in cut_pairs[i]]
+    alone = tokenizer.encode_batch(sides, add_special_tokens=False)  # truncated to the window
+    both_fill = {}
+    for k, i in enumerate(cut_at):
+        first, second = alone[2 * k], alone[2 * k + 1]
+        fills = (len(first.ids) >= max_length, len(second.ids) >= max_length)
+        if all(fills):
+            both_fill[i] = (first, second)
+        elif fills != was_cut[i]:  # only a cut side that fills the window keeps the tokens
+            cut_pairs[i] = pairs[i]
+    encodings = tokenizer.encode_batch(cut_pairs, add_special_tokens=True)
+    if both_fill:
+        room = max_length - len(tokenizer.encode("", "").ids)  # after the special tokens
+        for i, encoded in both_fill.items():
+            encodings[i] = _halves(tokenizer, pairs[i], was_cut[i], encoded, room)
+    return encodings
+
+
+def _halves(
+    tokenizer: Tokenizer,
+    pair: tuple[str, str],
+    was_cut: tuple[bool, bool],
+    encoded: tuple,
+    room: int,
+):
+    """The pair's encoding when both sides fill the window: ``room // 2`` tokens each.
+
+    ``encoded`` holds each side, as cut, encoded alone. An odd ``room`` gives its odd token
+    to the side with more tokens in all (the second on a tie), so a cut side's tokens are
+    then counted on the whole text, once, without pairing its pieces with the other's.
+    """
+    first, second = encoded
+    first_longer = False
+    if room % 2:
+        counts = [
+            _token_count(tokenizer.encode(text, add_special_tokens=False) if cut else enc)
+            for text, cut, enc in zip(pair, was_cut, encoded, strict=True)
+        ]
+        first_longer = counts[0] > counts[1]
+    kept = room // 2 + (room % 2 if first_longer else 0)
+    first.truncate(kept)
+    second.truncate(room - kept)
+    return tokenizer.post_process(first, second, add_special_tokens=True)
+
+
+def _token_count(encoding) -> int:
+    """Tokens of a truncated encoding, its overflowing rest included (no stride)."""
+    return len(encoding.ids) + sum(len(piece.ids) for piece in encoding.overflowing)

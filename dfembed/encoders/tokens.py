@@ -5,25 +5,32 @@ offsets and masks: several KB per text. A partition of 100,000 distinct texts wo
 ~600 MB of them alive through the whole batching run, so texts are tokenized in chunks and
 only their ids (and type ids, when any is not 0) are kept, in flat arrays (:class:`TokenRows`).
 Long texts are encoded from a prefix cut where the tokenizer ends a word (:class:`PrefixCut`),
-which gives exactly the tokens of the whole text, truncated.
+which gives exactly the tokens of the whole text, truncated; so are both sides of pairs.
+
+A Rust panic in the tokenizer (a hostile ``tokenizer.json``: a regex that backtracks without
+end) reaches Python as a ``BaseException`` that ``except Exception`` misses. Inputs are
+encoded through :func:`_guarded`, which finds the input that panics and raises a
+:class:`~dfembed.errors.TokenizerError` instead.
 """
 
 from __future__ import annotations
 
 import itertools
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 import numpy as np
 
-from ..errors import ModelLoadError
-from .prefix_cut import PrefixCut, encode_truncated, separators
+from ..errors import ModelLoadError, TokenizerError, is_panic
+from .prefix_cut import PrefixCut, encode_pairs_truncated, encode_truncated, separators
 
 if TYPE_CHECKING:
     from tokenizers import Tokenizer
+
+T = TypeVar("T")
 
 #: Texts per ``encode_batch`` call: only this many ``Encoding`` objects live at once.
 CHUNK_TEXTS = 1024
@@ -160,7 +167,10 @@ class TextTokenizer:
         self.tokenizer.enable_truncation(max_length)
         self._copies: dict[int, Tokenizer] = {}
         self._copies_lock = threading.Lock()
-        self._cut = PrefixCut(separators(self.tokenizer))
+        # separators() runs the tokenizer's normalizer and pre-tokenizer on probe texts
+        self._cut, panic = _attempt(lambda: PrefixCut(separators(self.tokenizer)))
+        if panic is not None:
+            raise ModelLoadError(panic_message(panic, f"probe texts while loading {path}"))
         self.pad_id = self._pad_id()
 
     def _pad_id(self) -> int:
@@ -208,20 +218,69 @@ class TextTokenizer:
         """
         window = max_length or self.max_length
         tokenizer = self._truncating(window)
+
+        def encode_texts(chunk: list) -> list:
+            return encode_truncated(tokenizer, chunk, window, self._cut)
+
+        def encode_pairs(chunk: list) -> list:
+            return encode_pairs_truncated(tokenizer, chunk, window, self._cut)
+
         parts = []
         for start in range(0, len(texts), CHUNK_TEXTS):
             chunk = texts[start : start + CHUNK_TEXTS]
             if pairs is None:
-                chunk = [prefix + t for t in chunk] if prefix else chunk
-                encodings = encode_truncated(tokenizer, chunk, window, self._cut)
+                chunk = [prefix + t for t in chunk] if prefix else list(chunk)
+                encodings = _guarded(encode_texts, chunk, start)
             else:
-                both = zip(pairs[start : start + CHUNK_TEXTS], chunk, strict=False)
-                encodings = tokenizer.encode_batch(list(both), add_special_tokens=True)
+                both = list(zip(pairs[start : start + CHUNK_TEXTS], chunk, strict=False))
+                encodings = _guarded(encode_pairs, both, start)
             parts.append(TokenRows.from_encodings(encodings))
         return TokenRows.concat(parts)
 
     def token_id(self, token: str) -> int | None:
         return self.tokenizer.token_to_id(token)
+
+
+def panic_message(reason: str, where: str) -> str:
+    """What a :class:`~dfembed.errors.TokenizerError` says: where it panicked, and what to do."""
+    return (
+        f"The model's tokenizer (its tokenizer.json) panicked on {where}: {reason}. The "
+        "tokenizer file may be hostile or broken (a normalizer or pre-tokenizer regex that "
+        "backtracks without end, for one): use the model's original tokenizer.json, or "
+        "leave that input out."
+    )
+
+
+def _attempt(call: Callable[[], T]) -> tuple[T | None, str | None]:
+    """``call()``'s result and ``None``, or ``None`` and the message of its panic.
+
+    Errors are raised by the callers after the ``except`` block has ended, so the panic is
+    not chained to them: Dask could not pickle it.
+    """
+    try:
+        return call(), None
+    except BaseException as exc:
+        if not is_panic(exc):
+            raise
+        return None, f"{type(exc).__name__}: {exc}"
+
+
+def _guarded(encode: Callable[[list], list], inputs: list, start: int = 0) -> list:
+    """``encode(inputs)``, with a panic turned into a :class:`TokenizerError` naming the input.
+
+    When the batch panics, its inputs are encoded one at a time to find the first that
+    panics alone; ``start`` is the batch's offset in the caller's list of inputs.
+    """
+    encodings, reason = _attempt(lambda: encode(inputs))
+    if reason is None:
+        return encodings
+    for position, one in enumerate(inputs):
+        _, alone = _attempt(lambda: encode([one]))  # noqa: B023 - called at once
+        if alone is not None:
+            where = f"input {start + position}"
+            raise TokenizerError(panic_message(alone, where), start + position, alone)
+    where = f"a batch of {len(inputs)} inputs, though on none of them alone"
+    raise TokenizerError(panic_message(reason, where), reason=reason)
 
 
 def feed(

@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
-import dataclasses
 import math
 
-import numpy as np
 import pandas as pd
 
-from ..runtime.devices import worker_device
+from ..errors import ModelNotFoundError
+from ..models.describe import describe
+from ..models.hub import resolve
+from ..models.registry import SIZED_KINDS, ModelInfo
 from ..runtime.memory import release_free_memory
+from ..spec import ModelSpec
 from .cluster import active_client, client_for
+from .dashboard import DashboardPlugin
 from .metrics import batch_recorder
-from .partitions import balanced_bounds, text_costs
-from .plugin import ModelPlugin, OrdinalPlugin, plugin_name
+from .partitions import balanced_bounds, row_costs
+from .plugin import LocalRankPlugin, ModelPlugin, fallback_rank, plugin_name
+from .reports import task_report
 from .task import EmbedTask
 
 _ROWS_PER_PARTITION = 8192
@@ -25,9 +29,9 @@ def embed_partition(part: pd.DataFrame | pd.Series, task: EmbedTask) -> pd.Serie
     if worker is None:  # threaded or synchronous scheduler: the process cache serves
         return task.run(part, on_batch=batch_recorder(task.spec.kind, in_dask_task=False))
     plugin = worker.plugins.get(plugin_name(task.spec)) or _adhoc_plugin(worker, task.spec)
-    out = task.run(
-        part, load=plugin.encoder, on_batch=batch_recorder(task.spec.kind, in_dask_task=True)
-    )
+    record = batch_recorder(task.spec.kind, in_dask_task=True)
+    with task_report(worker, plugin, len(part), record) as on_batch:  # the dashboard's feed
+        out = task.run(part, load=plugin.encoder, on_batch=on_batch)
     # a long-lived worker: what this partition freed goes back before the next step (often
     # a parquet write) allocates, instead of staying in the heap for the worker's lifetime
     release_free_memory()
@@ -49,6 +53,35 @@ def embed_dask(obj, task: EmbedTask, progress: bool = False):
     if progress:
         result = _persist_with_progress(result, client)
     return result
+
+
+def declared_info(spec: ModelSpec) -> ModelInfo:
+    """The model a lazy result is built for, with the vectors' width it declares, learnt
+    without running the model here.
+
+    With a distributed client, this process only builds the graph: the model comes from
+    :func:`~dfembed.models.describe.describe` (registry, local folder, or the hub's small
+    JSON files; never the graph or weights). Where those do not state the width, or this
+    process cannot see the model at all (a folder only the workers have, a hub it cannot
+    reach), one worker resolves the model, which it downloads to run anyway, and answers.
+    With no client this process computes, so it resolves the model itself.
+    """
+    client = active_client()
+    if client is None:
+        return resolve(spec).info
+    try:
+        info = describe(spec)
+    except ModelNotFoundError:  # not here; the workers may have it (else they say why)
+        info = None
+    if info is not None and (info.dim or info.kind not in SIZED_KINDS):
+        return info
+    return client.submit(model_info, spec, pure=False).result()
+
+
+def model_info(spec: ModelSpec) -> ModelInfo:
+    """``spec``'s model and the width of its vectors, as the process that runs it sees it
+    (a Dask task)."""
+    return resolve(spec).info
 
 
 def embed_pandas_on_cluster(
@@ -90,20 +123,15 @@ def embed_pandas_on_cluster(
     return out
 
 
-def row_costs(obj: pd.DataFrame | pd.Series, task: EmbedTask):
-    """Estimated work per row, for :func:`balanced_bounds`; equal for images."""
-    if task.spec.kind == "image":
-        return np.ones(len(obj))
-    values = obj if task.column is None else obj[task.column]
-    return text_costs(values, getattr(task.options, "max_length", None))
-
-
 def ensure_plugins(client, spec) -> None:
-    """Register the ordinal plugin and this spec's model plugin once per client."""
+    """Register the scheduler plugins and this spec's model plugin once per client."""
     done: set = client.__dict__.setdefault("_dfembed_plugins", set())
-    if "ordinals" not in done:
-        client.register_plugin(OrdinalPlugin())
-        done.add("ordinals")
+    if "ranks" not in done:
+        client.register_plugin(LocalRankPlugin())
+        done.add("ranks")
+    if "dashboard" not in done:
+        client.register_plugin(DashboardPlugin())
+        done.add("dashboard")
     name = plugin_name(spec)
     if name not in done:
         workers = frozenset(client.scheduler_info()["workers"])
@@ -128,14 +156,8 @@ def _adhoc_plugin(worker, spec) -> ModelPlugin:
     key = (worker.address, spec.key())
     if key not in _adhoc:
         plugin = ModelPlugin(spec)
-        ordinal = worker.name if isinstance(worker.name, int) else 0
-        plugin.worker_name = f"{worker.name} ({worker.address})"
-        plugin.ordinal = ordinal
-        plugin.worker_spec = dataclasses.replace(
-            spec,
-            device_id=worker_device(spec.device_ids, ordinal, spec.device_id),
-            threads=spec.threads or worker.state.nthreads,
-        )
+        rank = fallback_rank(worker)
+        plugin.assign(worker, rank["host"], rank["local_rank"])
         _adhoc[key] = plugin
     return _adhoc[key]
 

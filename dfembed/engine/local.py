@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import pandas as pd
 
-from ..progress import row_bar
+from ..progress import work_bar
+from .partitions import row_costs
 from .task import EmbedTask
 
 
 def embed_pandas(obj: pd.DataFrame | pd.Series, task: EmbedTask, progress: bool) -> pd.Series:
     """Run ``task`` over the whole frame in this process; the result has ``obj``'s index."""
-    with row_bar(len(obj), task.spec.kind, enabled=progress) as bar:
-        return task.run(obj, on_batch=lambda rows, tokens, seconds: bar.update(rows))
+    costs = row_costs(obj, task) if progress else []
+    with work_bar(costs, task.spec.kind, enabled=progress) as on_batch:
+        return task.run(obj, on_batch=on_batch)

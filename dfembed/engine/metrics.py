@@ -61,8 +61,8 @@ def batch_recorder(kind: str, in_dask_task: bool):
     return record
 
 
-def report_load(spec, encoder, ordinal: int) -> None:
-    """Publish a worker's model load: its seconds, and which device and provider it got."""
+def report_load(spec, encoder, placement) -> None:
+    """Publish a worker's model load: its seconds, and where it runs (host, rank, device)."""
     from ..encoders.load import load_seconds, loaded_count
 
     series = prometheus()
@@ -72,8 +72,9 @@ def report_load(spec, encoder, ordinal: int) -> None:
     series.sessions.set(loaded_count())  # set, not inc: plugins of several clients report
     series.device.info(
         {
-            "ordinal": str(ordinal),
-            "device_id": str(spec.device_id),
+            "host": str(placement.host if placement else ""),
+            "local_rank": str(placement.local_rank if placement else ""),
+            "device_id": str(placement.device_id if placement else ""),
             "providers": ",".join(encoder.providers),
         }
     )

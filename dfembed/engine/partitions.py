@@ -9,10 +9,15 @@ cuts them; the cuts stay contiguous, so results concatenate back in row order.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 import pandas as pd
 
 from ..inputs import without_string_view
+
+if TYPE_CHECKING:
+    from .task import EmbedTask
 
 #: Characters per token, roughly, for English subword vocabularies (cost estimate only).
 CHARS_PER_TOKEN = 4
@@ -20,6 +25,24 @@ CHARS_PER_TOKEN = 4
 ROW_COST_TOKENS = 8
 #: Truncation assumed when a call leaves ``max_length`` to the model.
 DEFAULT_TOKEN_CAP = 512
+
+
+def row_costs(obj: pd.DataFrame | pd.Series, task: EmbedTask) -> np.ndarray:
+    """Estimated work per row of ``task`` over ``obj``: tokens, or 1 per image.
+
+    Partitions are cut by it, and progress bars count it (rows would give a wrong first
+    estimate: the longest texts run first).
+    """
+    if task.spec.kind == "image":
+        return np.ones(len(obj))
+    values = obj if task.column is None else obj[task.column]
+    max_length = getattr(task.options, "max_length", None)
+    costs = text_costs(values, max_length)
+    if task.query_column is not None:  # rerank pairs: the query's tokens too
+        costs = costs + text_costs(obj[task.query_column], max_length) - ROW_COST_TOKENS
+    elif task.query is not None:
+        costs = costs + text_costs(pd.Series([task.query]), max_length)[0] - ROW_COST_TOKENS
+    return costs
 
 
 def text_costs(values: pd.Series, max_length: int | None) -> np.ndarray:

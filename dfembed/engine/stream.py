@@ -41,7 +41,18 @@ def as_completed(result, client=None) -> Iterator[tuple[int, pd.Series | pd.Data
 
 
 def devices(client=None) -> pd.DataFrame:
-    """Which worker runs which model on which device and provider, one row per session."""
+    """Which worker runs which model where, one row per worker and model.
+
+    Columns: ``worker`` (address), ``name``, ``host`` (the host part of the address: GPU
+    numbers are that machine's), ``local_rank`` (the worker's number among the live
+    workers of its host), ``model``, ``kind``, ``cuda`` (the policy asked for),
+    ``device_id`` (the GPU placement gives the worker: round-robin over ``device_ids``, or
+    over its host's GPUs, by local rank; ``None`` when no GPU is planned, e.g.
+    ``cuda=False``), ``threads``, ``loaded``, ``providers`` (what the session got: with
+    ``cuda="auto"`` on a worker without a usable GPU, ``device_id`` is the plan and
+    ``providers`` says CPU), ``precision`` and ``error``. A worker holding no model shows
+    one row with ``model`` missing.
+    """
     client = client or active_client()
     if client is None:
         raise RuntimeError("dfembed.devices needs a distributed Client.")
@@ -60,19 +71,22 @@ def _worker_sessions(dask_worker=None) -> list[dict]:
         if not isinstance(plugin, ModelPlugin) or plugin.worker_spec is None:
             continue
         encoder = plugin.loaded()
+        placement = plugin.placement
+        error = plugin.placement_error or plugin.error
         rows.append(
             {
                 "name": dask_worker.name,
-                "ordinal": plugin.ordinal,
+                "host": placement.host,
+                "local_rank": placement.local_rank,
                 "model": plugin.spec.model,
                 "kind": plugin.spec.kind,
                 "cuda": plugin.spec.cuda,
-                "device_id": plugin.worker_spec.device_id,
+                "device_id": placement.device_id,
                 "threads": plugin.worker_spec.threads,
                 "loaded": encoder is not None,
                 "providers": ",".join(encoder.providers) if encoder is not None else None,
                 "precision": encoder.precision if encoder is not None else None,
-                "error": str(plugin.error) if plugin.error else None,
+                "error": str(error) if error else None,
             }
         )
     return rows

@@ -15,7 +15,10 @@ import pandas as pd
 from .. import columns, inputs
 from ..encoders.base import EncodeOptions, Encoder, OnBatch
 from ..encoders.load import get_encoder
+from ..encoders.tokens import panic_message
+from ..errors import ModelLoadError, PanicError, TokenizerError, is_panic
 from ..io.cache import cache_folder
+from ..models.registry import SIZED_KINDS
 from ..spec import ModelSpec
 
 
@@ -120,6 +123,19 @@ class EmbedTask:
         wanted = [self.column] + ([self.query_column] if self.query_column is not None else [])
         return obj[list(dict.fromkeys(wanted))]
 
+    def check_width(self, encoder: Encoder) -> None:
+        """Raise :class:`ModelLoadError` unless ``encoder`` gives vectors as wide as the
+        result was declared (its dtype was fixed when the result was built, maybe in
+        another process that read other copies of the model's files)."""
+        width = encoder.width(self.options)
+        if self.spec.kind in SIZED_KINDS and width != self.dim:
+            raise ModelLoadError(
+                f"{self.spec.describe()} gives {width}-wide vectors here, but the result was "
+                f"built for {self.dim}-wide ones (from the model's files where it was built). "
+                "The files differ between that process and this one: give every host the "
+                "same folder, or pin revision= to a commit, then build the result again."
+            )
+
     def run(
         self,
         part: pd.DataFrame | pd.Series,
@@ -131,12 +147,46 @@ class EmbedTask:
         ``load`` returns the encoder (a Dask worker passes its plugin's); by default the
         process-wide cached encoder for the task's spec is used. It is only called when the
         partition has something to embed.
+
+        A ``BaseException`` that is not an ``Exception`` (a Rust panic) leaves as a
+        :class:`~dfembed.errors.PanicError`: Dask's ``compute()`` never returns when a task
+        raises the other kind, and in process it slips past ``except Exception``.
         """
+        try:
+            return self._run(part, load, on_batch)
+        except BaseException as exc:
+            if not is_panic(exc):
+                raise
+            failure = f"{type(exc).__module__}.{type(exc).__qualname__}: {exc}"
+        # raised outside the except block: the panic itself may not pickle back to a client
+        raise PanicError(
+            f"Embedding with {self.spec.describe()} failed with {failure}, a BaseException "
+            "that is not an Exception (a crash in native code such as a Rust panic, or a "
+            "library's BaseException subclass). If the model's files come from an untrusted "
+            "source, they may be hostile or broken."
+        )
+
+    def _run(self, part, load, on_batch) -> pd.Series:
         values = part if self.column is None else part[self.column]
         label = self.column if self.column is not None else values.name
         valid, items = self.io.read(values, label, self, part)
         outputs = None
         if len(items):
             encoder = load() if load is not None else get_encoder(self.spec)
-            outputs = encoder.encode(items, self.options, on_batch, cache_folder(self.cache))
+            self.check_width(encoder)
+            try:
+                outputs = encoder.encode(items, self.options, on_batch, cache_folder(self.cache))
+            except TokenizerError as exc:
+                if exc.item is None:
+                    raise
+                raise self._at_row(exc, items, values.index[valid], label) from None
         return self.io.write(outputs, valid, values.index, self)
+
+    def _at_row(
+        self, exc: TokenizerError, items: list, labels: pd.Index, column: object
+    ) -> TokenizerError:
+        """``exc`` naming the index label of the first row holding the input it names."""
+        row = labels[next(i for i, item in enumerate(items) if item == exc.item)]
+        owner = "the Series" if self.column is None else f"column {inputs.show(column)}"
+        where = f"the row at index label {inputs.show(row)} of {owner}"
+        return TokenizerError(panic_message(exc.reason, where), reason=exc.reason)

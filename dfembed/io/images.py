@@ -9,22 +9,32 @@ Choices, each a documented behaviour:
 - **Missing cells** (``None``, ``NaN``, ``pd.NA``) are null rows. A cell of another type
   (a number, a dict, an array) is a mistake in the column and always raises
   :class:`~dfembed.errors.InputError`, whatever ``on_error`` says; ``on_error`` covers images
-  that cannot be *loaded* (missing file, not an image, truncated, too large).
+  that cannot be *loaded* (missing file, not an image, a format not opened, truncated, too
+  large, too narrow). Every check that can fail for one image runs here, per row, so the
+  encoder's batches never meet an image they cannot preprocess.
 - **Strings and ``os.PathLike``** are file paths (relative ones resolve against the current
   directory of the process that reads them: give Dask workers absolute paths). URLs are not
   fetched. **bytes** (``bytearray``, ``memoryview``) are encoded image files. **PIL images**
-  are used as they are. (Dask turns object columns into strings by default, which breaks
-  bytes and PIL cells: a cell holding a PIL image's text gets a message saying so.)
-- **Colour**: any mode becomes RGB. Alpha (RGBA, LA, PA) and transparency keys (a
-  ``transparency`` entry in the image's ``info``: transparent palettes, and the tRNS colour
-  of RGB and grayscale PNGs, RGB ones included) are composited on a white background, as
-  Hugging Face image processors' ``convert_to_rgb`` does; 16-bit grayscale is scaled to 8
-  bits by its full range; CMYK uses Pillow's conversion (no ICC profile is applied).
+  are used as they are, whatever format they were opened from. (Dask turns object columns
+  into strings by default, which breaks bytes and PIL cells: a cell holding a PIL image's
+  text gets a message saying so.)
+- **Formats**: paths and bytes are opened only as :data:`FORMATS` (JPEG, PNG, WebP, GIF,
+  BMP, TIFF), so no other Pillow plugin parses untrusted bytes (EPS would run Ghostscript);
+  a PIL image cell was opened by its owner and is taken whatever its format.
+- **Colour** (:mod:`.image_pixels`): any mode becomes RGB. Alpha (RGBA, LA, PA) and
+  transparency keys (a ``transparency`` entry in the image's ``info``: transparent
+  palettes, and the tRNS colour of RGB and grayscale PNGs, RGB ones included) are composited
+  on a white background, as Hugging Face image processors' ``convert_to_rgb`` does; 16-bit
+  grayscale is scaled to 8 bits by its full range (in integers, a band of rows at a time);
+  CMYK uses Pillow's conversion (no ICC profile is applied).
 - **Orientation**: an EXIF orientation tag is applied, so images are embedded upright, as a
   viewer shows them. Animated images use their first frame.
 - **Decompression bombs**: an image with more pixels than ``PIL.Image.MAX_IMAGE_PIXELS``
   (about 89 million by default) is refused before its pixels are decoded. Raise that limit
   for trusted data; ``None`` disables the check.
+- **Aspect ratio**: an image whose long side is more than :data:`MAX_ASPECT_RATIO` (100)
+  times its short side is refused before it is decoded: a model resizes the short side to
+  its input size, and the long side would follow (gigabytes for a thin strip).
 - **Memory**: decoded images are kept for the encoder until their total reaches
   ``keep_bytes`` (256 MiB by default, per call); beyond that only the source (path, bytes or
   PIL image) is kept and the encoder decodes it again batch by batch, so a partition of many
@@ -48,12 +58,21 @@ import pandas as pd
 
 from ..errors import InputError
 from ..inputs import describe_column, missing_mask, show
+from .image_pixels import to_rgb, upright
 
 #: Decoded pixels (bytes) kept per call before the encoder re-decodes from the source.
 KEEP_DECODED_BYTES = 256 * 2**20
 
-_ORIENTATION_TAG = 0x0112
-_SIXTEEN_BIT_MODES = ("I;16", "I;16L", "I;16B", "I;16N")
+#: Formats opened from paths and bytes. Others (EPS, PDF, PSD, the many rare Pillow
+#: plugins) are refused before their parser runs: EPS would be handed to Ghostscript.
+FORMATS = ("JPEG", "PNG", "WEBP", "GIF", "BMP", "TIFF")
+#: Longest side over shortest side beyond which an image is refused. A model resizes the
+#: shortest side to its input size (224 pixels, say), so the long side grows by this
+#: factor: at 1:100, 224 x 22,400 pixels (15 MB), where a 50 x 1,780,000 strip would
+#: become 224 x 7,974,400 (5.4 GB). Panoramas, banners and scanned receipts stay well
+#: within it; what lies beyond it (a strip, a line of pixels) says little once cropped
+#: to the model's square.
+MAX_ASPECT_RATIO = 100
 _PIL_REPR = "<PIL."
 
 
@@ -141,56 +160,33 @@ def image_key(source: Any) -> Hashable:
     return ("pil", id(source))
 
 
-def to_rgb(image):
-    """An RGB copy of ``image`` (``image`` itself when RGB and opaque); alpha goes on white."""
-    Image = _pil()
-    if image.mode == "RGB" and not _transparent(image):
-        return image
-    if image.mode in _SIXTEEN_BIT_MODES or image.mode == "I":
-        pixels = np.asarray(image)
-        if image.mode != "I" or pixels.max(initial=0) > 255:
-            pixels = np.clip(np.rint(pixels / 257.0), 0, 255)
-        image = Image.fromarray(np.clip(pixels, 0, 255).astype(np.uint8), "L")
-    if image.mode == "La":  # premultiplied: Pillow converts it only to LA
-        image = image.convert("LA")
-    if _transparent(image):
-        rgba = image.convert("RGBA")
-        white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
-        return Image.alpha_composite(white, rgba).convert("RGB")
-    return image.convert("RGB")
+def check_size(width: int, height: int) -> None:
+    """Refuse, from its header's size alone, an image too large or too narrow to embed.
 
-
-def _transparent(image) -> bool:
-    """An alpha band or a transparency key, where transformers' ``convert_to_rgb`` sees one."""
-    return bool({"A", "a"} & set(image.getbands())) or image.info.get("transparency") is not None
-
-
-def upright(image):
-    """Apply an EXIF orientation tag (2..8); images without one are returned unchanged."""
-    from PIL import ImageOps
-
-    try:
-        orientation = image.getexif().get(_ORIENTATION_TAG, 1)
-    except Exception:  # unreadable EXIF: keep the pixels as stored
-        return image
-    if orientation in (2, 3, 4, 5, 6, 7, 8):
-        return ImageOps.exif_transpose(image)
-    return image
-
-
-def _check_pixels(image) -> None:
+    Runs before any pixel is decoded. Past ``MAX_IMAGE_PIXELS`` the decode itself is the
+    danger; past :data:`MAX_ASPECT_RATIO` the model's resize is (see that constant).
+    """
     limit = _pil().MAX_IMAGE_PIXELS
-    if limit is not None and image.width * image.height > limit:
+    if limit is not None and width * height > limit:
         raise ImageLoadError(
-            f"it has {image.width}x{image.height} pixels, more than PIL.Image.MAX_IMAGE_PIXELS "
+            f"it has {width}x{height} pixels, more than PIL.Image.MAX_IMAGE_PIXELS "
             f"({limit}), a guard against decompression bombs; raise that limit if the image is "
             "trusted"
+        )
+    short, long = sorted((width, height))
+    if short < 1:
+        raise ImageLoadError(f"it has no pixels ({width}x{height})")
+    if long > MAX_ASPECT_RATIO * short:
+        raise ImageLoadError(
+            f"it is {width}x{height} pixels, one side more than {MAX_ASPECT_RATIO} times the "
+            f"other (1:{long // short}): resizing it for a model would make it about "
+            f"{long // short} times the model's input; crop or split it first"
         )
 
 
 def _load(image):
     """Decode ``image`` fully and return it upright and RGB."""
-    _check_pixels(image)
+    check_size(*image.size)
     image.load()
     return to_rgb(upright(image))
 
@@ -204,10 +200,11 @@ def decode(source: Any):
     Image = _pil()
     try:
         if isinstance(source, Image.Image):
+            check_size(*source.size)
             source.load()  # a lazily opened file may still fail here
             return to_rgb(upright(source))
         if isinstance(source, bytes):
-            with Image.open(io.BytesIO(source)) as image:
+            with Image.open(io.BytesIO(source), formats=FORMATS) as image:
                 return _load(image)
         if not source:
             raise ImageLoadError("the path is an empty string")
@@ -225,7 +222,7 @@ def decode(source: Any):
             raise ImageLoadError(f"no such file: {source}")
         if not os.path.isfile(source):
             raise ImageLoadError(f"not a regular file: {source}")
-        with open(source, "rb") as handle, Image.open(handle) as image:
+        with open(source, "rb") as handle, Image.open(handle, formats=FORMATS) as image:
             return _load(image)
     except ImageLoadError:
         raise
@@ -237,7 +234,10 @@ def decode(source: Any):
             "PIL.Image.MAX_IMAGE_PIXELS if the image is trusted"
         ) from exc
     except Image.UnidentifiedImageError as exc:
-        raise ImageLoadError("it is not an image file Pillow can read") from exc
+        raise ImageLoadError(
+            f"it is not an image file dfembed opens ({', '.join(FORMATS)}); convert others, "
+            "or pass them as PIL images if they are trusted"
+        ) from exc
     except OSError as exc:
         if "truncated" in str(exc).lower():
             raise ImageLoadError(f"the image data is truncated ({exc})") from exc

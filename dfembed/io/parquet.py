@@ -11,12 +11,15 @@ row group per column, so a 100,000 x 384 partition written as one row group took
 memory pool to ~290 MB on top of the partition, where 8 MB row groups take it to ~20 MB.
 Float vector columns skip dictionary encoding, which only adds a dictionary page to values
 that are all distinct. A Dask frame is written by the task that computes each partition
-(:func:`to_parquet`), so a worker holds only the partitions it is computing.
+(:func:`to_parquet`), so a worker holds only the partitions it is computing; the folder's
+safety (staging, manifest, what a rerun removes) is :mod:`dfembed.io.output`'s job.
 """
 
 from __future__ import annotations
 
 import json
+import os
+import uuid
 from pathlib import Path
 
 import pandas as pd
@@ -24,6 +27,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from ..runtime.memory import release_free_memory
+from . import output
 
 
 def arrow_table(frame: pd.DataFrame) -> pa.Table:
@@ -68,18 +72,33 @@ def dictionary_columns(table: pa.Table) -> list[str]:
 
 
 def write_parquet(frame: pd.DataFrame | pd.Series, path: str | Path) -> Path:
-    """Write one pandas frame (its index kept) to one parquet file, in bounded row groups."""
-    if isinstance(frame, pd.Series):
-        frame = frame.to_frame()
+    """Write one pandas frame (its index kept) to one parquet file, in bounded row groups.
+
+    The file is written under a hidden name beside ``path`` and renamed over it once
+    complete, so a failed write leaves a file already at ``path`` as it was.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.dfembed-{uuid.uuid4().hex[:12]}")
+    try:
+        _write_file(frame, temporary)
+        os.replace(temporary, path)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
+    return path
+
+
+def _write_file(frame: pd.DataFrame | pd.Series, path: Path) -> None:
+    """Write ``frame`` to ``path`` (in a folder that exists), in bounded row groups."""
+    if isinstance(frame, pd.Series):
+        frame = frame.to_frame()
     table = arrow_table(frame)
     rows = max(1, ROW_GROUP_BYTES * table.num_rows // max(table.nbytes, 1))
     pq.write_table(table, path, row_group_size=rows, use_dictionary=dictionary_columns(table))
     # Arrow's allocator keeps what the writer (and pandas' string columns) freed; a worker
     # streaming partitions kept ~80 MB more between partitions without this
     release_free_memory()
-    return path
 
 
 def read_parquet(path: str | Path) -> pd.DataFrame:
@@ -101,9 +120,16 @@ def to_parquet(frame, path: str | Path) -> list[Path]:
 
     A Dask frame is written partition by partition on the workers (nothing is gathered
     on one machine), so outputs larger than any worker's memory stream to disk. Returns
-    the files written, in partition order. Part files an earlier call left in the folder
-    are removed first (a rerun with fewer partitions would otherwise read back old rows
-    too); other files there are left alone.
+    the files written, in partition order.
+
+    The parts are written into a hidden folder beside ``path`` and moved into ``path``
+    only once all are written (:mod:`dfembed.io.output`): a failed call leaves an earlier
+    output whole. Part files an earlier call wrote there (named in the folder's
+    ``_dfembed_manifest.json``) are then removed, since a rerun with fewer partitions
+    would otherwise read back old rows too; other files are left alone, and a folder
+    holding parquet files dfembed did not write is refused (:class:`OutputError`). On a
+    multi-node cluster, ``path``'s parent must be storage that every worker and the
+    calling process share: workers write the parts, the calling process moves them.
 
     Each partition is written by the task that computes it: ``map_partitions`` and
     ``to_delayed``, which fuses the steps of each partition into one task (a distributed
@@ -111,34 +137,39 @@ def to_parquet(frame, path: str | Path) -> list[Path]:
     further partitions before writing finished ones, and moved partitions between workers to
     write them; a fused task holds one partition and returns only a file name.
     """
-    folder = Path(path)
-    folder.mkdir(parents=True, exist_ok=True)
-    for stale in folder.glob("part.*.parquet"):
-        stale.unlink()
-    if isinstance(frame, (pd.DataFrame, pd.Series)):
-        return [write_parquet(frame, folder / "part.00000.parquet")]
-    import dask
+    folder = Path(path).resolve()  # absolute: workers may not share the caller's cwd
+    old = output.previous_parts(folder)
+    with output.staging(folder) as stage:
+        if isinstance(frame, (pd.DataFrame, pd.Series)):
+            _write_file(frame, stage / output.part_name(0))
+            return output.swap_in(stage, folder, [output.part_name(0)], old)
+        import dask
 
-    written = frame.map_partitions(
-        _write_partition,
-        str(folder),
-        meta=pd.Series([], dtype=object),
-        align_dataframes=False,
-        enforce_metadata=False,
-    )
-    parts = dask.compute(*written.to_delayed())
-    files = [Path(name) for part in parts for name in part.iloc[:1]]
-    schemas = [pa.ipc.read_schema(pa.py_buffer(part.iloc[1])) for part in parts]
-    _conform(files, schemas)
-    return files
+        written = frame.map_partitions(
+            _write_partition,
+            str(stage),
+            meta=pd.Series([], dtype=object),
+            align_dataframes=False,
+            enforce_metadata=False,
+        )
+        parts = dask.compute(*written.to_delayed())
+        files = [Path(name) for part in parts for name in part.iloc[:1]]
+        schemas = [pa.ipc.read_schema(pa.py_buffer(part.iloc[1])) for part in parts]
+        _conform(files, schemas)
+        return output.swap_in(stage, folder, [file.name for file in files], old)
 
 
 def _write_partition(
     part: pd.DataFrame | pd.Series, folder: str, partition_info: dict | None = None
 ) -> pd.Series:
-    """Write one partition where it was computed: its file's path and Arrow schema (bytes)."""
+    """Write one partition where it was computed: its file's path and Arrow schema (bytes).
+
+    The staging folder is not created here: if the call already failed and removed it, a
+    task still running fails too instead of leaving files behind.
+    """
     number = partition_info["number"] if partition_info is not None else 0
-    written = write_parquet(part, Path(folder) / f"part.{number:05d}.parquet")
+    written = Path(folder) / output.part_name(number)
+    _write_file(part, written)
     schema = pq.read_schema(written).serialize().to_pybytes()
     return pd.Series([str(written), schema], dtype=object)
 

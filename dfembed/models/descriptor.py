@@ -19,10 +19,15 @@ from typing import Any, get_args, get_type_hints
 
 from ..errors import ModelLoadError
 from ..runtime.graphs import output_shapes
-from .registry import DESCRIPTOR, KINDS, POOLINGS, SIZED_KINDS, ModelInfo, output_to_read
+from .files import confined_file, read_json, relative_name
+from .folder_files import from_model_files, read_object, with_prompts
+from .info import ABOUT_FIELDS, DESCRIPTOR, KINDS, POOLINGS, SIZED_KINDS, ModelInfo, output_to_read
+from .prompts import warn_unconfigured_card_prompts
 
 #: Least value of the whole-number fields of a model description.
 _INT_MINIMUM = {"dim": 0, "max_length": 1}
+#: Fields that name a file of the model folder: a relative path, or a plain name.
+_FILE_FIELDS = {"onnx_file": "path", "language": "name"}
 #: Keys that are not fields but notes for people, as dfembed's own folder builders write
 #: them (tools/offline_models.py): where the files came from and how they were made.
 NOTE_KEYS = frozenset(
@@ -51,12 +56,39 @@ def info_from_folder(folder: Path, base: ModelInfo) -> ModelInfo:
     warning). Otherwise, for folders that are not in the registry, sentence-transformers'
     files say the pooling, width and maximum length.
     """
-    descriptor = folder / DESCRIPTOR
-    if descriptor.exists():
-        return replace(base, **_read_descriptor(descriptor, base.kind))
-    if base.repo is not None:
+    descriptor = confined_file(folder, DESCRIPTOR, "The model description")
+    if descriptor is not None:
+        start = base if base.repo is not None else with_prompts(folder, base)
+        info = replace(start, **_read_descriptor(descriptor, base.kind))
+        if not info.onnx_file and info.pooling != "bm25":  # only BM25 runs without a graph
+            raise ModelLoadError(
+                f'{descriptor}: "onnx_file" is empty, but {info.kind} models with pooling '
+                f'{json.dumps(info.pooling)} run an ONNX graph: name it (e.g. "model.onnx"), '
+                "or delete the line to use the default."
+            )
+    elif base.repo is not None:
         return base
-    return _from_sentence_transformers(folder, base)
+    else:
+        info = from_model_files(folder, base)
+    if base.repo is None and info.kind == "text":
+        _check_card_prompts(folder, info)
+    return info
+
+
+def _check_card_prompts(folder: Path, info: ModelInfo) -> None:
+    """Warn where a folder holds a registry model whose card asks for prompts (by its
+    ``config.json`` ``_name_or_path``, or the hub repository of its cache snapshot) but
+    configures none itself."""
+    from .registry import lookup  # the registry's rows import this module's siblings
+
+    names = [read_object(folder, "config.json").get("_name_or_path")]
+    if folder.parent.name == "snapshots" and folder.parent.parent.name.startswith("models--"):
+        names.append(folder.parent.parent.name[len("models--") :].replace("--", "/"))
+    for name in names:
+        card = lookup(name) if isinstance(name, str) and name else None
+        if card is not None and card.kind == "text":
+            warn_unconfigured_card_prompts(str(folder), info, card)
+            return
 
 
 def with_graph_width(info: ModelInfo, graph: Path) -> ModelInfo:
@@ -90,27 +122,6 @@ def with_graph_width(info: ModelInfo, graph: Path) -> ModelInfo:
     return replace(info, dim=shape[-1])
 
 
-def _from_sentence_transformers(folder: Path, info: ModelInfo) -> ModelInfo:
-    """``info`` with the pooling, width, maximum length and normalization that
-    sentence-transformers' files say (``modules.json`` lists a Normalize step or not)."""
-    modules = _read_json(folder / "modules.json")
-    if isinstance(modules, list) and modules:
-        steps = [str(m.get("type", "")) for m in modules if isinstance(m, dict)]
-        info = replace(info, normalize=any(s.endswith("Normalize") for s in steps))
-    pooling = _read_json(folder / "1_Pooling" / "config.json")
-    if pooling.get("pooling_mode_cls_token"):
-        info = replace(info, pooling="cls")
-    if pooling.get("word_embedding_dimension"):
-        info = replace(info, dim=int(pooling["word_embedding_dimension"]))
-    length = _read_json(folder / "sentence_bert_config.json").get("max_seq_length")
-    if length:
-        info = replace(info, max_length=int(length))
-    hidden = _read_json(folder / "config.json").get("hidden_size")
-    if hidden and not info.dim:
-        info = replace(info, dim=int(hidden))
-    return info
-
-
 def _read_descriptor(path: Path, kind: str) -> dict[str, Any]:
     """The :class:`ModelInfo` fields a ``dfembed.json`` sets, each checked against its type,
     and ``pooling`` against what the model's kind (its own ``kind``, else ``kind``) runs.
@@ -121,11 +132,14 @@ def _read_descriptor(path: Path, kind: str) -> dict[str, Any]:
     keeps its default (image models say ``"max_length": null``).
     """
     data = _load_object(path)
-    hints = get_type_hints(ModelInfo)
+    hints = {k: v for k, v in get_type_hints(ModelInfo).items() if k not in ABOUT_FIELDS}
     _warn_unknown_keys(path, [name for name in data if name not in hints])
     checked = {}
     for name, value in data.items():
         if name not in hints or (value is None and type(None) not in get_args(hints[name])):
+            continue
+        if name == "prompts":
+            checked[name] = _prompt_pairs(path, value)
             continue
         _check_field(path, name, value, hints[name])
         checked[name] = value
@@ -134,12 +148,22 @@ def _read_descriptor(path: Path, kind: str) -> dict[str, Any]:
     return checked
 
 
+def _prompt_pairs(path: Path, value: Any) -> tuple[tuple[str, str], ...]:
+    """A ``dfembed.json``'s ``"prompts"`` (an object of names and texts) as name/text pairs."""
+    if not isinstance(value, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in value.items()
+    ):
+        raise ModelLoadError(
+            f'{path}: "prompts" must be a JSON object of prompt names and texts, such as '
+            f'{{"clustering": "clustering: "}}, not {json.dumps(value)}. Fix that value, or '
+            "delete the line."
+        )
+    return tuple(value.items())
+
+
 def _load_object(path: Path) -> dict[str, Any]:
     """The JSON object in ``path``; a :class:`ModelLoadError` for anything else."""
-    try:
-        data = json.loads(path.read_text())
-    except ValueError as exc:
-        raise ModelLoadError(f"{path} is not valid JSON ({exc}); fix or delete it.") from exc
+    data = read_json(path, "Fix or delete it.")
     if not isinstance(data, dict):
         raise ModelLoadError(
             f"{path} holds a JSON {type(data).__name__}, not a JSON object: write it as "
@@ -180,6 +204,8 @@ def _check_field(path: Path, name: str, value: Any, hint: Any) -> None:
         valid = value in KINDS
     elif valid and name in _INT_MINIMUM:
         valid = value >= _INT_MINIMUM[name]
+    elif valid and name in _FILE_FIELDS and value:
+        _check_file_field(path, name, value)
     if not valid:
         raise ModelLoadError(
             f'{path}: "{name}" must be {_expected(name, types)}, not {json.dumps(value)}. '
@@ -215,10 +241,14 @@ def _one_of(values: tuple[str, ...]) -> str:
     return "one of " + ", ".join(json.dumps(v) for v in values)
 
 
-def _read_json(path: Path) -> Any:
-    if not path.exists():
-        return {}
-    try:
-        return json.loads(path.read_text())
-    except ValueError as exc:
-        raise ModelLoadError(f"{path} is not valid JSON ({exc}); re-download the model.") from exc
+def _check_file_field(path: Path, name: str, value: str) -> None:
+    """Raise :class:`ModelLoadError` unless the file field ``name`` names a file inside the
+    model folder: ``onnx_file`` a relative path without ``..``, ``language`` a plain name
+    (of the ``<language>.txt`` stopword list)."""
+    what = f'{path}: "{name}"'
+    relative = relative_name(value, what)
+    if _FILE_FIELDS[name] == "name" and "/" in relative:
+        raise ModelLoadError(
+            f'{what} {json.dumps(value)} must be a plain name such as "english" (it names '
+            "the stopword list <language>.txt beside dfembed.json), without a path."
+        )

@@ -13,16 +13,17 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import os
 import sys
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-from ..errors import ModelLoadError, ModelNotFoundError
+from ..errors import ModelNotFoundError
 from ..runtime.graphs import external_data_files
 from ..spec import ModelSpec
 from .descriptor import info_from_folder, with_graph_width
-from .registry import ModelInfo, lookup
+from .files import confined_file, exact_pattern
+from .names import check_kind, local_folder, registry_entry
+from .registry import DESCRIPTOR, PROMPTS_FILE, ModelInfo
 from .verify import verify_snapshot
 
 #: Where an unknown hub repository may keep its ONNX graph, in order of preference.
@@ -52,12 +53,17 @@ class ResolvedModel:
 
     @property
     def onnx_path(self) -> Path:
-        return self.folder / self.info.onnx_file
+        """The ONNX graph, checked as :meth:`file` checks; :class:`ModelNotFoundError` if none."""
+        path = self.file(self.info.onnx_file, "The ONNX graph")
+        if path is None:
+            raise ModelNotFoundError(f"No ONNX file {self.info.onnx_file!r} in {self.folder}.")
+        return path
 
-    def file(self, name: str) -> Path | None:
-        """A file of the model's folder, or ``None`` when the model has no such file."""
-        path = self.folder / name
-        return path if path.exists() else None
+    def file(self, name: str, what: str = "The model file") -> Path | None:
+        """A file of the model's folder, or ``None`` when the model has no such file. Every
+        model file is found here: one that is not a regular file inside the folder is a
+        :class:`ModelLoadError` (:func:`~dfembed.models.files.confined_file`)."""
+        return confined_file(self.folder, name, what)
 
     def weight_files(self) -> list[str]:
         """The external weight files the ONNX graph names, as paths in the folder.
@@ -65,10 +71,11 @@ class ResolvedModel:
         Read from the graph (only the graph knows them: ``model.onnx_data``,
         ``model.onnx.data``, one file per tensor, ...).
         """
-        if not self.info.onnx_file or not self.onnx_path.is_file():
+        graph = self.file(self.info.onnx_file, "The ONNX graph") if self.info.onnx_file else None
+        if graph is None:
             return []
         base = PurePosixPath(self.info.onnx_file).parent
-        return [(base / name).as_posix() for name in external_data_files(self.onnx_path)]
+        return [(base / name).as_posix() for name in external_data_files(graph)]
 
     def files(self) -> list[str]:
         """Every file the model uses: those :meth:`ModelInfo.files` names, and the graph's
@@ -84,8 +91,8 @@ class ResolvedModel:
         """
         digest = hashlib.sha256()
         for name in self.files():
-            path = self.file(name) if name else None
-            if path is None or not path.is_file():
+            path = self.file(name)
+            if path is None:
                 continue
             digest.update(f"{name}\0{path.stat().st_size}\0".encode())
             with open(path, "rb") as handle:
@@ -96,29 +103,18 @@ class ResolvedModel:
 
 def resolve(spec: ModelSpec) -> ResolvedModel:
     """Find or download the files of ``spec.model``; raise a specific error otherwise."""
-    folder = Path(os.path.expanduser(spec.model))
-    if folder.is_dir():
+    folder = local_folder(spec)
+    if folder is not None:
         return _from_folder(folder, None, spec, local=True)
-    if spec.model.startswith(("/", "~", ".")):  # a path (no hub id starts so): say so
-        raise ModelNotFoundError(
-            f"{spec.model!r} is not a local directory: {folder} does not exist here. On a "
-            "cluster, every worker needs the model folder at this same path."
-        )
-    known = lookup(spec.model)
-    if known is None and spec.model.count("/") != 1:
-        raise ModelNotFoundError(
-            f"{spec.model!r} is not a local directory, a known model name or a hub "
-            "repository id ('owner/name'). See dfembed.list_models() for known names."
-        )
+    known = registry_entry(spec)
     if known is not None:
-        _check_kind(known, spec)
         if not known.onnx_file and not known.repo:
             # nothing to download (BM25): its data files ship with dfembed, so it works offline
             return _from_folder(PACKAGED_DATA, known, spec)
-        repo, patterns = known.repo or spec.model, known.files()
+        repo, names = known.repo or spec.model, known.files()
     else:
-        repo, patterns = spec.model, _unknown_repo_patterns()
-    model = _from_folder(_download(repo, spec.revision, spec, patterns), known, spec)
+        repo, names = spec.model, _unknown_repo_files()
+    model = _from_folder(download(repo, spec.revision, spec, names), known, spec)
     _complete(repo, model, spec)
     return model
 
@@ -127,23 +123,26 @@ def _complete(repo: str, model: ResolvedModel, spec: ModelSpec) -> None:
     """Fetch the weight files the model's graph names, and check every file it uses against
     the hub's checksums (only its own files: a bad one is deleted)."""
     folder = model.folder
-    verify_snapshot(folder, [folder / name for name in model.info.files()])  # graph first
+    verify_snapshot(folder, _present(model, model.info.files()))  # graph first
     missing = [name for name in model.weight_files() if model.file(name) is None]
     if missing:  # from the snapshot's own commit, even if the branch has moved on since
-        _download(repo, folder.name, spec, missing)
-    verify_snapshot(folder, [folder / name for name in model.weight_files()])
-
-
-def _check_kind(info: ModelInfo, spec: ModelSpec) -> None:
-    if info.kind != spec.kind:
-        raise ModelLoadError(
-            f"{spec.model!r} is a model of kind {info.kind!r}, not {spec.kind!r}: call "
-            f"df.embed.{info.kind}(...) instead, or pick a {spec.kind} model from "
-            f"dfembed.list_models(kind={spec.kind!r})."
+        download(repo, folder.name, spec, missing)
+    absent = [name for name in missing if model.file(name) is None]
+    if absent:
+        raise ModelNotFoundError(
+            f"The ONNX graph {model.onnx_path} names weight files {absent} that {repo!r} "
+            f"does not have at revision {folder.name}: the repository is incomplete or its "
+            "graph belongs to other files. Use another revision or model."
         )
+    verify_snapshot(folder, _present(model, model.weight_files()))
 
 
-def _unknown_repo_patterns() -> list[str]:
+def _present(model: ResolvedModel, names: list[str]) -> list[Path]:
+    """The files of ``names`` the folder has, checked (a bad checksum deletes the file)."""
+    return [path for name in names if (path := model.file(name)) is not None]
+
+
+def _unknown_repo_files() -> list[str]:
     """Files to fetch from a repository the registry does not know."""
     onnx = [p for candidate in ONNX_CANDIDATES for p in (candidate, candidate + "_data")]
     extra = [
@@ -151,12 +150,22 @@ def _unknown_repo_patterns() -> list[str]:
         "sentence_bert_config.json",
         "modules.json",
         "preprocessor_config.json",
+        PROMPTS_FILE,
     ]
     return sorted({*onnx, *ModelInfo(name="", kind="image").files(), *extra})
 
 
-def _download(repo: str, revision: str | None, spec: ModelSpec, patterns: list[str]) -> Path:
-    """The snapshot folder of ``repo`` at ``revision`` holding the files ``patterns`` name."""
+def download(repo: str, revision: str | None, spec: ModelSpec, names: list[str]) -> Path:
+    """The snapshot folder of ``repo`` at ``revision`` holding the files ``names`` (those
+    the repository has), with ``spec``'s cache and offline settings. Names are exact: a
+    graph may name a weight file ``*``, which as a pattern would fetch everything.
+
+    Raises
+    ------
+    ModelNotFoundError
+        The repository or revision does not exist, or the files can be neither found in
+        the cache nor downloaded now (offline, unreachable, broken off).
+    """
     import warnings
 
     with warnings.catch_warnings():
@@ -175,7 +184,7 @@ def _download(repo: str, revision: str | None, spec: ModelSpec, patterns: list[s
             revision=revision,
             cache_dir=spec.cache_dir,
             local_files_only=spec.local_files_only,
-            allow_patterns=patterns,
+            allow_patterns=[exact_pattern(name) for name in names],
         )
     except invalid as exc:
         raise ModelNotFoundError(
@@ -268,9 +277,15 @@ def _from_folder(
     else:
         base = known
     info = info_from_folder(folder, base)
-    _check_kind(info, spec)
+    check_kind(info, spec)
     model = ResolvedModel(folder=folder, info=info, local=local)
-    if info.onnx_file and not model.onnx_path.exists():
+    if not info.onnx_file:  # BM25: no graph
+        return model
+    what = "The ONNX graph"
+    if info.onnx_file != base.onnx_file:  # named by the folder's dfembed.json
+        what += f' ("onnx_file" of {folder / DESCRIPTOR})'
+    graph = model.file(info.onnx_file, what)
+    if graph is None:
         in_repo = _hub_onnx_files(folder, spec)
         if in_repo:
             hint = (
@@ -284,6 +299,5 @@ def _from_folder(
         else:
             hint = " Export the model to ONNX first (e.g. with optimum or torch.onnx)."
         raise ModelNotFoundError(f"No ONNX file {info.onnx_file!r} in {folder}.{hint}")
-    if info.onnx_file:  # a column's dtype needs the width before any row is embedded
-        model = ResolvedModel(folder, with_graph_width(info, model.onnx_path), local)
-    return model
+    # a column's dtype needs the width before any row is embedded
+    return ResolvedModel(folder, with_graph_width(info, graph), local)

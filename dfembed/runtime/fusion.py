@@ -19,12 +19,13 @@ would be lost with the process.
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
 import os
 import tempfile
 from pathlib import Path
 
+from ..errors import ModelLoadError
+from ..models.files import read_json
 from ..models.verify import content_sha256
 from .graphs import has_external_data, quantized_ops, read_graph
 
@@ -51,10 +52,10 @@ def fusable(config_path: Path | None) -> tuple[int, int] | None:
     if config_path is None or not config_path.is_file():
         return None
     try:
-        config = json.loads(config_path.read_text())
+        config = read_json(config_path, "")
         heads, hidden = int(config["num_attention_heads"]), int(config["hidden_size"])
-    except (OSError, ValueError, KeyError, TypeError):
-        return None
+    except (OSError, ModelLoadError, ValueError, KeyError, TypeError):
+        return None  # fusion is optional: a config it cannot read only leaves it off
     if config.get("model_type") not in FUSABLE_TYPES or heads <= 0 or hidden % heads:
         return None
     return heads, hidden

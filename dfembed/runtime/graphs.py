@@ -13,9 +13,10 @@ from __future__ import annotations
 import functools
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
 from ..errors import ModelLoadError
+from ..models.files import confined_file, read_bounded, relative_name
 
 #: Operators of graphs that compute in int8: their float inputs must stay float32.
 QUANTIZED_OPS = frozenset(
@@ -135,41 +136,41 @@ def _declared_shape(value_info) -> tuple[int | None, ...] | None:
 
 def _inside(location: str, graph: object) -> str:
     """``location`` as a relative POSIX path, refused when it leaves the graph's folder."""
-    relative = PurePosixPath(location.replace("\\", "/"))
-    if not location or relative.is_absolute() or ".." in relative.parts:
+    try:
+        return relative_name(location, f"The ONNX graph {graph}: weight file")
+    except ModelLoadError as exc:
         raise ModelLoadError(
-            f"The ONNX graph {graph} names the weight file {location!r}, outside its own "
-            "folder: dfembed reads no such file. Re-export the model with its weights saved "
-            "beside the graph."
-        )
-    return relative.as_posix()
+            f"{exc} Re-export the model with its weights saved beside the graph."
+        ) from None
 
 
 def load_external_weights(model, folder: Path) -> None:
     """Read the external weights of ``model`` (a graph in ``folder``) into the graph itself.
 
-    Each file is opened at its real path: the Hugging Face cache keeps files as links to its
-    blobs, which ``onnx``'s own loader refuses to follow.
+    Each file must be a regular file inside the model's folder (for a Hugging Face cache
+    snapshot, whose files link to its blobs: inside that repository's cache folder), as
+    ONNX Runtime requires of the fp32 graph; ``onnx``'s own loader refuses any link. Each
+    read stops at the length the graph declares and at the end of the file.
 
     Raises
     ------
     ModelLoadError
-        A weight file is missing or shorter than the graph says.
+        A weight file is missing, outside the model folder, not a regular file, or
+        shorter than the graph says.
     """
     import onnx
     from onnx.external_data_helper import ExternalDataInfo
 
     for tensor in external_tensors(model):
         info = ExternalDataInfo(tensor)
-        path = (folder / _inside(info.location, folder)).resolve()
+        what = "The ONNX graph's weight file"
         try:
-            with open(path, "rb") as handle:
-                handle.seek(info.offset or 0)
-                data = handle.read() if info.length is None else handle.read(info.length)
+            path = confined_file(folder, _inside(info.location, folder), what)
+            if path is None:
+                raise FileNotFoundError("no such file")
+            data = read_bounded(path, what, info.offset or 0, info.length)
         except OSError as exc:
             raise ModelLoadError(_missing_weights(folder, info.location, exc)) from exc
-        if info.length is not None and len(data) != info.length:
-            raise ModelLoadError(_missing_weights(folder, info.location, "the file is too short"))
         tensor.raw_data = data
         tensor.data_location = onnx.TensorProto.DEFAULT
         del tensor.external_data[:]

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import DeviceUnavailableError, ModelLoadError
-from .devices import CPU, CUDA, use_cuda
+from .devices import CPU, CUDA, INSTALL_GPU, cpu_fallback, use_cuda
 from .fusion import fused_graph
 from .precision import PRECISIONS, fp16_model_bytes
 
@@ -112,8 +112,10 @@ def create_session(path: Path, options: SessionOptions, config: Path | None = No
         provider failed to build the session; or ``precision="fp16"`` and the graph cannot
         be converted.
     DeviceUnavailableError
-        ``cuda=True`` and the CUDA provider did not load (onnxruntime itself would only log
-        an error and quietly run on the CPU).
+        ``cuda=True`` and no GPU, missing CUDA or cuDNN libraries (named, with the command
+        that installs them), or a CUDA provider that did not load (onnxruntime itself would
+        only log an error and quietly run on the CPU). Under ``cuda="auto"`` these run on
+        the CPU instead, and the first such fallback on a machine with a GPU is logged.
     """
     import onnxruntime as ort
 
@@ -148,12 +150,15 @@ def create_session(path: Path, options: SessionOptions, config: Path | None = No
             fused.unlink(missing_ok=True)
         # fusion is never required: the source graph decides whether the model loads
         return create_session(path, replace(options, graph_fusion=False))
-    if want_cuda and CUDA not in session.get_providers() and options.cuda is True:
-        raise DeviceUnavailableError(
-            f"cuda=True, but the CUDA provider did not load for GPU {options.device_id} "
-            "(no GPU visible, or CUDA 12/13 and cuDNN 9 libraries missing: install "
-            'onnxruntime-gpu[cuda,cudnn]). Use cuda="auto" to fall back to the CPU.'
+    if want_cuda and CUDA not in session.get_providers():
+        reason = (
+            f"the CUDA provider did not load for GPU {options.device_id} (see ONNX Runtime's "
+            f"error above: a driver too old for this build's CUDA, or libraries missing: "
+            f"{INSTALL_GPU})"
         )
+        if options.cuda is True:
+            raise DeviceUnavailableError(f'cuda=True, but {reason}. Or use cuda="auto".')
+        cpu_fallback(reason)
     return session
 
 

@@ -27,6 +27,7 @@ from dfembed.encoders.load import build_encoder, get_encoder
 from dfembed.io.cache import digest, open_store, pack
 from dfembed.io.images import as_input
 from tests import hub_server
+from tests.tiny_models import share_file
 
 hub = hub_server.hub
 hf_cache = hub_server.hf_cache
@@ -60,7 +61,7 @@ def _config(dinov2_small: str) -> dict:
 def _copy_model(src: str, dest: Path, meta: dict | None = None, config: dict | None = None) -> str:
     """A model folder sharing ``src``'s ONNX file, with other descriptions or preprocessing."""
     dest.mkdir(parents=True, exist_ok=True)
-    (dest / "model.onnx").symlink_to(Path(src) / "model.onnx")
+    share_file(Path(src) / "model.onnx", dest / "model.onnx")
     base = json.loads((Path(src) / "dfembed.json").read_text())
     (dest / "dfembed.json").write_text(json.dumps({**base, **(meta or {})}))
     (dest / "preprocessor_config.json").write_text(json.dumps(config or _config(src)))
@@ -152,6 +153,24 @@ def test_keys_a_config_leaves_out_read_as_in_that_familys_processor():
             ImageProcessor.from_config({**config, "do_center_crop": True})
     with pytest.raises(ModelLoadError, match="shortest_edge"):
         ImageProcessor.from_config({**convnext, "size": {"height": 224, "width": 224}})
+
+
+def test_the_resize_is_sized_and_bounded_before_it_runs(monkeypatch):
+    """A shortest-edge resize past 100 times the model's square input is refused unrun."""
+    processor = ImageProcessor(shortest_edge=224, crop=(224, 224))
+    assert processor.resized_size(640, 480) == (298, 224)
+    assert processor.resized_size(1, 100) == (224, 22_400)  # the widest read_images passes
+    assert processor(Image.new("RGB", (1, 100))).shape == (3, 224, 224)
+    assert ImageProcessor(size=(224, 160)).resized_size(5, 5000) == (160, 224)
+    resized = []
+    monkeypatch.setattr(Image.Image, "resize", lambda self, *a, **k: resized.append(a))
+    with pytest.raises(InputError, match="1x101 pixels would be resized to 224x22624"):
+        processor(Image.new("RGB", (1, 101)))
+    with pytest.raises(InputError, match="20000x50 pixels would be resized to 89600x224"):
+        processor(Image.new("RGB", (20_000, 50)))
+    with pytest.raises(InputError, match="0x5 pixels has nothing to embed"):
+        processor(Image.new("RGB", (0, 5)))
+    assert resized == []
 
 
 def test_batch_size_none_means_the_image_default():

@@ -10,7 +10,6 @@ document outranks unrelated ones under MaxSim).
 from __future__ import annotations
 
 import json
-import os
 import string
 from pathlib import Path
 
@@ -23,6 +22,7 @@ from tokenizers import Tokenizer
 import dfembed
 from dfembed import InputError, ModelLoadError, scoring
 from dfembed.models.registry import lookup
+from tests.tiny_models import share_file
 
 LINKED = ("model.onnx", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json")
 
@@ -32,7 +32,7 @@ def late_interaction_folder(src: str | Path, dst: Path, **descriptor) -> str:
     dst.mkdir(parents=True, exist_ok=True)
     for name in LINKED:
         if not (dst / name).exists():
-            os.symlink(Path(src) / name, dst / name)
+            share_file(Path(src) / name, dst / name)
     meta = {"kind": "late_interaction", "dim": 384, "pooling": "none", "max_length": 512}
     (dst / "dfembed.json").write_text(json.dumps({**meta, **descriptor}))
     return str(dst)
@@ -78,7 +78,7 @@ def parity_folder(minilm_int8, tmp_path_factory) -> str:
     dst.mkdir()
     _without_token_type_ids(Path(minilm_int8) / "model.onnx", dst / "model.onnx")
     for name in (*LINKED[1:], "config.json"):
-        os.symlink(Path(minilm_int8) / name, dst / name)
+        share_file(Path(minilm_int8) / name, dst / name)
     return late_interaction_folder(minilm_int8, dst)
 
 

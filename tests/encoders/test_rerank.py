@@ -141,7 +141,7 @@ def test_scores_equal_onnxruntime_run_directly_and_align_to_rows(reranker, direc
     index = pd.Index(["e", "b", "e", "a", "c", "d", "z"])  # shuffled, with a duplicate label
     texts = [TEXTS[2], TEXTS[0], TEXTS[2], None, TEXTS[1], TEXTS[3], TEXTS[4]]
     frame = pd.DataFrame({"body": texts, "n": range(7)}, index=index)
-    scores = frame.embed.rerank(QUERY, "body", model=reranker)
+    scores = frame.embed.rerank("body", query=QUERY, model=reranker)
     assert scores.dtype == np.float32 and scores.name == "score"
     assert scores.index.equals(index)
     expected = [np.nan if t is None else direct(QUERY, t) for t in texts]
@@ -149,6 +149,17 @@ def test_scores_equal_onnxruntime_run_directly_and_align_to_rows(reranker, direc
     assert np.isnan(scores.iloc[3])
     # random weights, but the scores are not all the same number
     assert np.nanstd(scores.to_numpy()) > 1e-2
+
+
+def test_the_old_query_first_spelling_still_works_with_a_future_warning(reranker):
+    frame = pd.DataFrame({"body": TEXTS[:3]})
+    new = frame.embed.rerank("body", query=QUERY, model=reranker)
+    with pytest.warns(FutureWarning, match=r"rerank\('body', query="):
+        old = frame.embed.rerank(QUERY, "body", model=reranker)
+    pd.testing.assert_series_equal(old, new)
+    with pytest.warns(FutureWarning, match=r"rerank\(query="):  # a Series takes no column
+        old_series = frame["body"].embed.rerank(QUERY, model=reranker)
+    np.testing.assert_array_equal(old_series.to_numpy(), new.to_numpy())
 
 
 def test_query_column_gives_each_row_its_own_query(reranker, direct):
@@ -179,14 +190,14 @@ def test_fastembed_cross_encoder_gives_the_same_scores(reranker):
     )
     texts = [*TEXTS, " ".join(["a long passage about cats and their purring"] * 80)]
     theirs = np.array(list(fe.rerank(QUERY, texts, batch_size=3)), dtype=np.float32)
-    ours = pd.Series(texts).embed.rerank(QUERY, model=reranker).to_numpy()
+    ours = pd.Series(texts).embed.rerank(query=QUERY, model=reranker).to_numpy()
     np.testing.assert_allclose(ours, theirs, atol=1e-4)
 
 
 def test_max_length_truncates_pairs(reranker, direct):
     long_text = " ".join(["cats purr when they are happy and also when they are stressed"] * 20)
-    short = pd.Series([long_text]).embed.rerank(QUERY, model=reranker, max_length=24)
-    full = pd.Series([long_text]).embed.rerank(QUERY, model=reranker)
+    short = pd.Series([long_text]).embed.rerank(query=QUERY, model=reranker, max_length=24)
+    full = pd.Series([long_text]).embed.rerank(query=QUERY, model=reranker)
     assert short.iloc[0] == pytest.approx(direct(QUERY, long_text, max_length=24), abs=1e-5)
     assert full.iloc[0] == pytest.approx(direct(QUERY, long_text), abs=1e-5)
     assert abs(short.iloc[0] - full.iloc[0]) > 1e-4
@@ -194,8 +205,8 @@ def test_max_length_truncates_pairs(reranker, direct):
 
 def test_sigmoid_maps_logits_monotonically_into_0_1(reranker):
     series = pd.Series(TEXTS)
-    raw = series.embed.rerank(QUERY, model=reranker).to_numpy()
-    prob = series.embed.rerank(QUERY, model=reranker, sigmoid=True).to_numpy()
+    raw = series.embed.rerank(query=QUERY, model=reranker).to_numpy()
+    prob = series.embed.rerank(query=QUERY, model=reranker, sigmoid=True).to_numpy()
     np.testing.assert_allclose(prob, 1 / (1 + np.exp(-raw.astype(np.float64))), atol=1e-6)
     assert ((prob > 0) & (prob < 1)).all()
     assert np.argsort(raw).tolist() == np.argsort(prob).tolist()
@@ -204,9 +215,9 @@ def test_sigmoid_maps_logits_monotonically_into_0_1(reranker):
 def test_batch_size_and_token_budget_do_not_change_scores(reranker):
     texts = [*TEXTS, *TEXTS[:3], None] * 3
     series = pd.Series(texts)
-    default = series.embed.rerank(QUERY, model=reranker).to_numpy()
-    single = series.embed.rerank(QUERY, model=reranker, batch_size=1, dedup=False).to_numpy()
-    tight = series.embed.rerank(QUERY, model=reranker, token_budget=64).to_numpy()
+    default = series.embed.rerank(query=QUERY, model=reranker).to_numpy()
+    single = series.embed.rerank(query=QUERY, model=reranker, batch_size=1, dedup=False).to_numpy()
+    tight = series.embed.rerank(query=QUERY, model=reranker, token_budget=64).to_numpy()
     np.testing.assert_allclose(single, default, atol=1e-5)
     np.testing.assert_allclose(tight, default, atol=1e-5)
 
@@ -216,11 +227,11 @@ def test_rerank_arguments_are_checked(reranker):
     with pytest.raises(TypeError, match="exactly one"):
         frame.embed.rerank(column="body", model=reranker)
     with pytest.raises(TypeError, match="exactly one"):
-        frame.embed.rerank("x", "body", query_column="q", model=reranker)
+        frame.embed.rerank("body", query="x", query_column="q", model=reranker)
     with pytest.raises(InputError, match="qq"):
         frame.embed.rerank(column="body", query_column="qq", model=reranker)
     with pytest.raises(InputError, match="holds a cell of type int"):
-        pd.DataFrame({"body": [3]}).embed.rerank("x", "body", model=reranker)
+        pd.DataFrame({"body": [3]}).embed.rerank("body", query="x", model=reranker)
 
 
 def test_relevance_reads_one_or_two_logit_heads():
@@ -248,3 +259,91 @@ def test_registry_knows_the_published_rerankers():
         assert info is not None and info.kind == "rerank", repo
         assert info.onnx_file == "onnx/model.onnx"
     assert lookup("jinaai/jina-reranker-v1-tiny-en").max_length == 8192
+
+
+class _Spy:
+    """A ``tokenizers.Tokenizer`` stand-in that records the longest text it is asked to encode."""
+
+    def __init__(self, inner):
+        self.inner = inner
+        self.longest = 0
+
+    def encode_batch(self, inputs, **kwargs):
+        for item in inputs:
+            sides = item if isinstance(item, tuple) else (item,)
+            self.longest = max(self.longest, *(len(side) for side in sides))
+        return self.inner.encode_batch(inputs, **kwargs)
+
+    def __getattr__(self, name):
+        return getattr(self.inner, name)
+
+
+def _pairs(seed: int, cap: int) -> list[tuple[str, str]]:
+    """Pairs whose sides are short, fill the window, or run past the cut's ``cap``; and some
+    of the same text twice (equal lengths: truncation breaks the tie its own way)."""
+    import random
+
+    from tests.encoders.test_prefix_cut import _texts
+
+    rnd = random.Random(seed)
+    pool = _texts(60, seed)
+
+    def side() -> str:
+        text = rnd.choice(pool)
+        size = rnd.choice([0, 10, 3 * cap // 4, 2 * cap, 3 * cap])
+        while len(text) < size:
+            text += rnd.choice(" \n") + rnd.choice(pool)
+        return text[: max(size, 1)] if size else text[:40]
+
+    pairs = [(side(), side()) for _ in range(100)]
+    return pairs + [(text, text) for _, text in pairs[:8]]  # ties: the second side wins
+
+
+@pytest.mark.parametrize("chars_per_token", [2, 16])
+@pytest.mark.parametrize("max_length", [16, 17])  # 13 and 14 tokens left by [CLS] [SEP] [SEP]
+def test_long_pairs_give_the_tokens_of_a_full_encode(
+    reranker, max_length, chars_per_token, monkeypatch
+):
+    """Long sides are cut before tokenizing, and the pair's tokens do not change:
+    longest-first truncation of either side or both, an odd or even number of tokens left.
+    (2 characters per window token makes cut sides that do not fill the window.)"""
+    from dfembed.encoders import prefix_cut
+    from dfembed.encoders.tokens import TextTokenizer
+
+    monkeypatch.setattr(prefix_cut, "_CHARS_PER_TOKEN", chars_per_token)
+    path = Path(reranker) / "tokenizer.json"
+    pairs = _pairs(max_length * chars_per_token, max_length * chars_per_token)
+    tokenizer = TextTokenizer(path, max_length)
+    spy = tokenizer.tokenizer = _Spy(tokenizer.tokenizer)
+    rows = tokenizer.encode([t for _, t in pairs], pairs=[q for q, _ in pairs])
+    reference = Tokenizer.from_file(str(path))
+    reference.no_padding()
+    reference.enable_truncation(max_length)
+    for i, (query, text) in enumerate(pairs):
+        want = reference.encode(query, text)
+        assert rows.row(i).tolist() == want.ids, (i, len(query), len(text))
+        assert rows.row_type_ids(i).tolist() == want.type_ids, i
+    assert spy.longest == max(len(side) for pair in pairs for side in pair)  # some redone whole
+
+
+def test_a_long_document_is_cut_before_it_is_tokenized(reranker, direct):
+    """A 10 MB document: 12.6 s and +1.5 GB when the pair was tokenized whole."""
+    from dfembed.encoders.tokens import TextTokenizer
+
+    path = Path(reranker) / "tokenizer.json"
+    document = "Cats purr when they are content, and sometimes when hurt.\n" * 170_000
+    tokenizer = TextTokenizer(path, 512)
+    spy = tokenizer.tokenizer = _Spy(tokenizer.tokenizer)
+    rows = tokenizer.encode([document, "short"], pairs=[QUERY, document])
+    assert spy.longest < 20_000  # the prefixes, not 10 MB
+    assert len(rows.row(0)) == len(rows.row(1)) == 512
+    # the same tokens as a whole encode: checked on 300 KB (a whole pair is costly)
+    reference = Tokenizer.from_file(str(path))
+    reference.no_padding()
+    reference.enable_truncation(512)
+    head = document[:300_000]
+    cut = tokenizer.encode([head, head[:500]], pairs=[QUERY, head])
+    assert cut.row(0).tolist() == reference.encode(QUERY, head).ids
+    assert cut.row(1).tolist() == reference.encode(head, head[:500]).ids
+    scores = pd.Series([head]).embed.rerank(query=QUERY, model=reranker)
+    assert scores.iloc[0] == pytest.approx(direct(QUERY, head), abs=1e-5)

@@ -1,7 +1,7 @@
 """A cluster as it runs across nodes: ``dask scheduler`` and ``dask worker`` processes.
 
 Worker names here are addresses, not ints, so device assignment must come from the
-scheduler's ordinals; the CLI is pointed at the scheduler with ``--scheduler``.
+scheduler's local ranks; the CLI is pointed at the scheduler with ``--scheduler``.
 """
 
 from __future__ import annotations
@@ -142,17 +142,17 @@ def test_cli_on_a_scheduler_with_address_named_workers(cli_cluster, tmp_path, mi
         dfembed.to_numpy(back["embedding"]), dfembed.to_numpy(expected), atol=1e-5
     )
 
-    # The scheduler gave the two address-named workers distinct ordinals, so device_ids
-    # round-robin works: each got a different device from device_ids=[0, 1].
+    # The scheduler gave the two address-named workers of this host distinct local ranks,
+    # so device_ids round-robin works: each planned a different device from [0, 1].
     with client.as_current():
         import dask.dataframe as dd
 
         ddf = dd.from_pandas(df, npartitions=4)
-        ddf.embed.text("body", model=minilm_int8, device_ids=[0, 1]).compute()
+        ddf.embed.text("body", model=minilm_int8, cuda="auto", device_ids=[0, 1]).compute()
         table = dfembed.devices(client)
     rows = table[table["model"] == minilm_int8]
     spread = rows[rows["device_id"].notna()]
-    assert sorted(spread.groupby("worker")["ordinal"].first()) == [0, 1]
+    assert sorted(spread.groupby("worker")["local_rank"].first()) == [0, 1]
     assert set(spread["device_id"]) == {0, 1}
 
 

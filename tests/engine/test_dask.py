@@ -87,7 +87,7 @@ def test_one_load_per_worker_and_per_model(client, minilm_int8, paraphrase_l3):
     second = _loads(client)
     assert sum(second.values()) - sum(first.values()) == len(second)
     table = dfembed.devices(client)
-    assert set(table["ordinal"]) == {0, 1}
+    assert set(table["local_rank"]) == {0, 1}
     assert (table["providers"].dropna() == "CPUExecutionProvider").all()
 
 
@@ -148,11 +148,11 @@ def test_a_second_client_keeps_the_plugins_the_workers_run(client, minilm_int8):
 
     ddf = dd.from_pandas(_frame(20, "int"), npartitions=2)
     first = ddf.embed.text("body", model=minilm_int8).compute()
-    loads, ordinals = _loads(client), dfembed.devices(client)["ordinal"].to_dict()
+    loads, ranks = _loads(client), dfembed.devices(client)["local_rank"].to_dict()
     with warnings.catch_warnings(record=True) as caught, Client(client.scheduler.address) as other:
         warnings.simplefilter("always")
         again = ddf.embed.text("body", model=minilm_int8).compute()
-        assert dfembed.devices(other)["ordinal"].to_dict() == ordinals
+        assert dfembed.devices(other)["local_rank"].to_dict() == ranks
     assert not [w for w in caught if "overwriting" in str(w.message)]
     assert _loads(client) == loads  # nothing set up or loaded again
     pd.testing.assert_series_equal(again, first)

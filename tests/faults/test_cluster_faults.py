@@ -135,4 +135,4 @@ def test_a_worker_joining_mid_job_loads_the_model_once_and_takes_work(minilm_int
     assert ran_there, "the new worker embedded nothing"
     table = dfembed.devices(client)
     assert table.set_index("worker").loc[joined, "loaded"]
-    assert sorted(table["ordinal"]) == [0, 1, 2]
+    assert sorted(table["local_rank"]) == [0, 1, 2]

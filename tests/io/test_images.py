@@ -115,6 +115,33 @@ def test_sixteen_bit_grayscale_is_scaled_not_clipped():
     np.testing.assert_array_equal(out, [0, 128, 255])
 
 
+def _rounded(values: np.ndarray) -> np.ndarray:
+    """The 8-bit grey a 16-bit value becomes: ``round(value / 257)``, clipped, in floats."""
+    return np.clip(np.rint(values.astype(np.float64) / 257.0), 0, 255).astype(np.uint8)
+
+
+def test_every_16_bit_value_maps_to_its_rounded_8_bit_value(monkeypatch):
+    """All 65,536 values, as 16-bit PNG, big-endian and 32-bit images, a band at a time."""
+    import dfembed.io.image_pixels as image_pixels
+
+    monkeypatch.setattr(image_pixels, "_BAND_PIXELS", 1000)  # 256-pixel rows: 3 per band
+    ramp = np.arange(65536, dtype=np.uint16).reshape(256, 256)
+    expected = _rounded(ramp)
+    big_endian = Image.fromarray(ramp.astype(">u2"))
+    assert big_endian.mode == "I;16B"
+    png = _encoded(Image.fromarray(ramp), "PNG")
+    stretched = ramp.astype(np.int32) * 2 - 40_000  # mode I, past both ends of 0..65535
+    wide = Image.fromarray(stretched)
+    _, items = read_images(pd.Series([png, big_endian, wide]), "img")
+    for item in items[:2]:
+        np.testing.assert_array_equal(_pixels(item)[..., 0], expected)
+        np.testing.assert_array_equal(_pixels(item)[..., 2], expected)
+    np.testing.assert_array_equal(_pixels(items[2])[..., 1], _rounded(np.clip(stretched, 0, 65535)))
+    # a 32-bit image whose values fit 0..255 is 8-bit data: clipped below 0, not scaled
+    small = Image.fromarray(np.array([[-5, 0, 7, 255]], dtype=np.int32))
+    np.testing.assert_array_equal(np.asarray(to_rgb(small))[0, :, 0], [0, 0, 7, 255])
+
+
 def test_exif_orientation_is_applied(chelsea):
     exif = Image.Exif()
     exif[0x0112] = 6  # stored sideways: a viewer turns it 90 degrees clockwise
@@ -232,6 +259,54 @@ def test_pixels_over_the_budget_are_decoded_again_on_use(tmp_path, chelsea):
         np.testing.assert_array_equal(_pixels(a), _pixels(b))
     kept[0].release()
     assert kept[0].image is None and _pixels(kept[0]).shape == _pixels(light[0]).shape
+
+
+@pytest.mark.parametrize("size", [(1, 100), (100, 1), (3, 300), (640, 480)])
+def test_aspect_ratios_up_to_1_to_100_are_read(size):
+    image = Image.new("RGB", size, (9, 99, 199))
+    valid, items = read_images(pd.Series([image, _encoded(image)]), "img")
+    assert valid.all() and all(item.rgb().size == size for item in items)
+
+
+@pytest.mark.parametrize("on_error", ["raise", "null"])
+def test_narrower_than_1_to_100_or_empty_images_are_refused_per_row(on_error):
+    cells = {
+        "ok": Image.new("RGB", (10, 10)),
+        "1x101": Image.new("RGB", (1, 101)),
+        "301x2 png": _encoded(Image.new("L", (301, 2))),
+        # only the header is read: a truncated file is refused for its shape, not its data
+        "header only": _png_claiming(10, 1_000_000),
+        "empty": Image.new("RGB", (0, 5)),
+    }
+    reasons = {
+        "1x101": "1x101 pixels, one side more than 100 times the other (1:101)",
+        "301x2 png": "(1:150)",
+        "header only": "10x1000000 pixels",
+        "empty": "no pixels (0x5)",
+    }
+    values = pd.Series(list(cells.values()), index=list(cells))
+    if on_error == "raise":
+        for label, reason in reasons.items():
+            one = values[["ok", label]]
+            with pytest.raises(InputError, match=f"index label '{label}'") as info:
+                read_images(one, "img")
+            assert reason in str(info.value) and "on_error='null'" in str(info.value)
+        return
+    with pytest.warns(UserWarning, match="4 image.*'1x101'.*1:101"):
+        valid, items = read_images(values, "img", on_error="null")
+    assert valid.tolist() == [True, False, False, False, False] and len(items) == 1
+
+
+def test_only_allowed_formats_are_opened_from_paths_and_bytes(tmp_path, chelsea):
+    small = chelsea.resize((32, 24))
+    for fmt in ("PPM", "TGA"):
+        path = tmp_path / f"c.{fmt.lower()}"
+        small.save(path, fmt)
+        for cell in (path, path.read_bytes()):
+            with pytest.raises(InputError, match=r"not an image file dfembed opens \(JPEG, PNG"):
+                read_images(pd.Series([cell]), "img")
+    valid, _ = read_images(pd.Series([Image.open(path)]), "img")  # a PIL cell: as opened
+    assert valid.all()
 
 
 def test_a_file_that_vanishes_before_use_raises_input_error(tmp_path, chelsea):

@@ -31,9 +31,9 @@ def _describe(folder: Path, content: dict, base: ModelInfo = TEXT) -> ModelInfo:
 @pytest.mark.parametrize(
     "content, allowed",
     [
-        ({"pooling": "max"}, '"mean", "cls", "none"'),
-        ({"pooling": "avg"}, '"mean", "cls", "none"'),
-        ({"pooling": "Mean"}, '"mean", "cls", "none"'),
+        ({"pooling": "max"}, '"mean", "cls", "last", "none"'),
+        ({"pooling": "avg"}, '"mean", "cls", "last", "none"'),
+        ({"pooling": "Mean"}, '"mean", "cls", "last", "none"'),
         ({"kind": "image", "pooling": "splade"}, '"cls", "mean", "none"'),
         ({"kind": "sparse", "pooling": "mean"}, '"splade", "bm25"'),
         ({"kind": "late_interaction", "pooling": "mean"}, '"none"'),

@@ -36,14 +36,6 @@ def test_truncated_onnx_raises_model_load_error(tmp_path, minilm_int8):
         create_session(bad, SessionOptions())
 
 
-def test_worker_device_round_robin(monkeypatch):
-    monkeypatch.delenv("CUDA_VISIBLE_DEVICES", raising=False)
-    assert [devices.worker_device((0, 1), i) for i in range(5)] == [0, 1, 0, 1, 0]
-    assert devices.worker_device(None, 3, default=2) == 2
-    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "5")
-    assert devices.worker_device(None, 3) == 0
-
-
 def test_bad_policy_is_rejected():
     with pytest.raises(ValueError, match="cuda must be"):
         devices.use_cuda("yes")

@@ -14,3 +14,4 @@ def test_gpu_check_runs_on_the_cpu_provider(paraphrase_l3, capsys):
     assert "| fp16         |" in out and "| fp32 unfused |" in out and "| IO binding" in out
     assert "rows 80 (index equal: True)" in out
     assert out.count("CPUExecutionProvider      fp32  None") == 2  # both loaded, no error
+    assert "local_rank" in out and "gpu (driver)" in out  # the placement table
