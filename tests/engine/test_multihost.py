@@ -192,4 +192,8 @@ def test_a_worker_added_while_a_job_runs(hosts):
     assert placed == [B, 2, 0]
     assert sorted(rows[rows["host"] == B]["local_rank"]) == [0, 1, 2]
     assert any(t["worker"] == address for t in stream.data)
-    assert f"host {B} has more workers than GPUs [0, 1]" in hosts.log(new)
+    said = f"host {B} has more workers than GPUs [0, 1]"
+    deadline = time.monotonic() + 15  # the worker's stderr reaches its log file on its own
+    while said not in hosts.log(new) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert said in hosts.log(new)
