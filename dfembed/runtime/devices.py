@@ -213,8 +213,10 @@ def place(
       the first GPU it sees: dask-cuda rotates that list so each worker's own GPU comes first.
     * Otherwise every GPU the driver reports, round-robin by local rank.
 
-    More workers than GPUs: they share round-robin, said once per host in the log (by the
-    first worker that shares).
+    More workers than GPUs: they share round-robin, said once per host and set of GPUs in
+    the log (by the first worker that shares). Keyed by the GPUs too: two models placed
+    over different ``device_ids`` on one worker each have their own line, whichever of
+    their plugins happens to be set up first.
     """
     if cuda is False:
         return Placement(host, local_rank, None)
@@ -234,7 +236,7 @@ def place(
     first_shared = next(r for r in range(len(pool) + 1) if pool[r % len(pool)] in pool[:r])
     if local_rank == first_shared:
         say_once(
-            f"shared-{host}",
+            f"shared-{host}-{sorted(set(pool))}",
             "dfembed: host %s has more workers than GPUs %s: they share them round-robin by "
             "local rank (worker %s, local rank %d, shares GPU %d). One worker per GPU runs "
             "fastest.",

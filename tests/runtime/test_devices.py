@@ -84,7 +84,7 @@ def test_a_gpu_the_host_lacks_is_an_error_naming_worker_host_and_gpus(gpus, monk
     assert devices.place(False, (0, 9), "h", 0, "w").device_id is None
 
 
-def test_more_workers_than_gpus_share_and_it_is_said_once_per_host(gpus, caplog):
+def test_more_workers_than_gpus_share_and_it_is_said_once_per_host_and_gpus(gpus, caplog):
     gpus(2)
     with caplog.at_level(logging.WARNING, logger="dfembed"):
         first = [devices.place("auto", None, "hostA", r, f"a{r}") for r in range(4)]
@@ -96,6 +96,18 @@ def test_more_workers_than_gpus_share_and_it_is_said_once_per_host(gpus, caplog)
     assert len(said) == 2, said
     assert "host hostA" in said[0] and "GPUs [0, 1]" in said[0] and "a2" in said[0]
     assert "host hostB" in said[1] and "local rank 1" in said[1]
+
+
+def test_two_models_over_different_gpus_each_say_that_they_share(gpus, caplog):
+    """One worker sets up one plugin per model, in whatever order their rank replies come
+    back: the first model's sharing line must not swallow the second's."""
+    gpus(3)
+    with caplog.at_level(logging.WARNING, logger="dfembed"):
+        for pool in [(0, 2), (0, 1), (0, 2)]:
+            assert devices.place("auto", pool, "hostC", 2, "c2").shared
+    said = [r.getMessage() for r in caplog.records if "more workers than GPUs" in r.getMessage()]
+    assert len(said) == 2, said
+    assert "GPUs [0, 2]" in said[0] and "GPUs [0, 1]" in said[1]
 
 
 def test_missing_library_names_are_read_from_preload_output():
