@@ -241,8 +241,25 @@ def header(title: str) -> str:
     return (
         f"## {title}\n\n{info['date']} · {info['cpu']} · {info['cores']} cores · "
         f"{info['memory_gb']} GB RAM · load average {info['load_avg']} · Python "
-        f"{info['python']} · {libs}\n"
+        f"{info['python']} · {libs}\n\n{cpu_flags_line()}\n"
     )
+
+
+#: The CPU flags that decide how fast ONNX Runtime's kernels can be (SIMD width, FMA,
+#: int8 dot products, bf16/fp16, AMX).
+SIMD_FLAGS = ("sse4_2", "avx", "avx2", "fma", "f16c", "avx512f", "avx512bw", "avx512vl",
+              "avx512_vnni", "avx512_bf16", "avx512_fp16", "avx_vnni", "amx_tile",
+              "amx_int8", "amx_bf16", "asimd", "asimddp", "sve")  # fmt: skip
+
+
+def cpu_flags_line() -> str:
+    """The CPU's SIMD flags (of :data:`SIMD_FLAGS`) and its int8 dot-product instructions."""
+    from dfembed.runtime.cpu import cpu_flags, int8_dot_products
+
+    flags = set(cpu_flags())
+    simd = " ".join(f for f in SIMD_FLAGS if f in flags) or "none found"
+    dot = ", ".join(int8_dot_products()) or "none (no VNNI, no AMX)"
+    return f"CPU flags (SIMD): {simd} · int8 dot product: {dot} · {len(flags)} flags in all"
 
 
 def fmt(value: Any, digits: int = 1) -> str:
