@@ -93,6 +93,7 @@ def main(argv: list[str] | None = None) -> int:
     from .throughput import load_corpora
 
     out = Path(args.out or tempfile.mkdtemp(prefix="dfembed-int8-"))
+    out.mkdir(parents=True, exist_ok=True)
     has_dot = bool(int8_dot_products())
     print(common.header("int8 at load vs fp32: dfembed, 2 threads"))
     goal = TARGETS[has_dot]

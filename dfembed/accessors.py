@@ -154,9 +154,10 @@ class _EmbedAccessor:
             ONNX Runtime settings: ``cpu_mem_arena`` (default True: faster repeated
             runs, but the arena keeps its peak), ``gpu_mem_limit`` (bytes),
             ``arena_extend_strategy`` (CUDA, default ``"kSameAsRequested"``),
-            ``precision`` (``"fp32"``, or ``"fp16"`` for GPUs: the fp32 graph converted
-            when loaded) and ``graph_fusion`` (default True: BERT-family graphs run with
-            ONNX Runtime's transformer fusions, built once and kept on disk).
+            ``precision`` (``"fp32"``; ``"int8"`` for CPUs or ``"fp16"`` for GPUs: the
+            fp32 graph converted when loaded) and ``graph_fusion`` (``True``/``False``:
+            BERT-family graphs with or without ONNX Runtime's transformer fusions; default
+            ``None``: whichever a short measurement on the machine found faster).
         name
             Name of the result (default: the column's name).
 

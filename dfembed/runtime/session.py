@@ -83,8 +83,9 @@ def check_settings(settings: Mapping[str, Any] | None) -> tuple[tuple[str, Any],
         raise TypeError(f"Unknown session option(s) {unknown}: use {list(USER_SETTINGS)}.")
     for name in ("cpu_mem_arena", "graph_fusion"):
         value = settings.get(name, True)
-        if not isinstance(value, bool):
-            raise ValueError(f"{name} must be True or False, not {value!r}.")
+        if not isinstance(value, bool) and not (name == "graph_fusion" and value is None):
+            also = " or None (measured on each machine)" if name == "graph_fusion" else ""
+            raise ValueError(f"{name} must be True or False{also}, not {value!r}.")
     limit = settings.get("gpu_mem_limit")
     if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit <= 0):
         raise ValueError(f"gpu_mem_limit must be a positive number of bytes, not {limit!r}.")

@@ -194,3 +194,11 @@ def test_synthetic_batches_fit_the_model(minilm):
         assert (feed["attention_mask"] == 1).all() and not feed["token_type_ids"].any()
     assert feeds["long"]["input_ids"].shape[1] == fusion_choice.LONG
     assert np.unique(feeds["short"]["input_ids"]).size > 100
+
+
+def test_graph_fusion_takes_true_false_or_none():
+    from dfembed.runtime.session import check_settings
+
+    assert check_settings({"graph_fusion": None}) == (("graph_fusion", None),)
+    with pytest.raises(ValueError, match=r"True or False or None \(measured on each machine\)"):
+        check_settings({"graph_fusion": "auto"})
