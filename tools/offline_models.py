@@ -757,7 +757,7 @@ def build(name: str, force: bool = False) -> Path:
     final = model_dir(name)
     if not force and is_current(final):
         return final
-    keep = (lambda done: is_complete(done)) if not force else (lambda done: False)
+    keep = is_current if not force else (lambda done: False)
     with staged_folder(final, keep_existing=keep) as tmp:
         meta = RECIPES[name](tmp)
         meta = {"name": name, "onnx_file": "model.onnx", **meta}
