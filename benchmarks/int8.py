@@ -1,8 +1,11 @@
 """int8 at load (``session_options={"precision": "int8"}``) vs fp32, on every offline fp32 model.
 
 For each model: the one-time conversion (seconds, in a fresh rewritten-graph folder, and the
-file sizes), docs/s of dfembed fp32 (its default graph) and int8 in interleaved child
-processes on Rotten Tomatoes snippets and stdlib docstrings, and quality vs fp32 on the
+file sizes); docs/s of dfembed fp32 (its default graph) and int8 on Rotten Tomatoes snippets
+and stdlib docstrings, both sessions in one child process, one pass each per round in
+alternating order (on a shared, busy machine the passes of separate processes drifted by
+up to 50 %; a pair that runs back to back sees the same load), reported as the median of
+the rounds' ratios; and quality vs fp32 on the
 labelled Rotten Tomatoes fresh/rotten snippets (11-NN accuracy by cosine and a 5-fold
 logistic-regression probe, as ``benchmarks/quality.py``; SPLADE's sparse vectors too).
 The header names the CPU's int8 dot-product instructions (VNNI, AMX), which the issue's
@@ -24,7 +27,6 @@ from pathlib import Path
 import numpy as np
 
 from . import common, quality
-from .common import Contender, interleave, median_of
 
 #: Offline folder, kind, and the share of each corpus it runs on (all-mpnet-base-v2 costs
 #: ~8x MiniLM per token: a quarter of the texts keeps its rounds to minutes).
@@ -74,9 +76,9 @@ def conversion(model: str, kind: str) -> dict:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.int8")
     parser.add_argument("--models", nargs="*", default=list(MODELS), choices=list(MODELS))
-    parser.add_argument("--rounds", type=int, default=2)
-    parser.add_argument("--rt-docs", type=int, default=1000, help="snippets per speed run")
-    parser.add_argument("--docs", type=int, default=500, help="docstrings per speed run")
+    parser.add_argument("--rounds", type=int, default=6, help="alternating fp32/int8 pairs")
+    parser.add_argument("--rt-docs", type=int, default=600, help="snippets per pass")
+    parser.add_argument("--docs", type=int, default=300, help="docstrings per pass")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--quality-rows", type=int, default=None, help="labelled rows (all)")
     parser.add_argument("--no-quality", action="store_true")
@@ -84,7 +86,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", default=None)
     args = parser.parse_args(argv)
     if args.quick:
-        args.rounds, args.rt_docs, args.docs = 1, 200, 100
+        args.rounds, args.rt_docs, args.docs = 2, 200, 100
         args.quality_rows = args.quality_rows or 1000
     common.set_thread_env(args.threads)
     from dfembed.runtime.cpu import int8_dot_products
@@ -114,26 +116,31 @@ def main(argv: list[str] | None = None) -> int:
             f"{conv['int8_mb']:.0f} MB int8; settings {json.dumps(conv['settings'])}"
         )
         summary[name] = {"conversion_s": conv["seconds"], "speed": {}}
-        target = f"benchmarks.contenders:dfembed_{kind}"
-        base = {"model": model, "threads": args.threads, "max_length": None}
-        runs = [
-            Contender("fp32", target, dict(base)),
-            Contender("int8", target, {**base, "session_options": INT8}),
-        ]
         rows = []
         for corpus, (texts, _) in corpora.items():
             texts = texts[: max(20, int(len(texts) * share))]
             path = common.save_texts(texts, out / f"{name}-{corpus}.json")
-            for c in runs:
-                c.kwargs["corpus"] = path
-            print(f"{corpus}: {len(texts):,} texts", flush=True)
-            results = interleave(runs, args.rounds)
-            fp32, int8 = (len(texts) / median_of(results[k], "seconds") for k in ("fp32", "int8"))
-            rows.append([corpus, len(texts), fp32, int8, int8 / fp32, _load(results)])
-            summary[name]["speed"][corpus] = int8 / fp32
+            print(f"{corpus}: {len(texts):,} texts, {args.rounds} rounds", flush=True)
+            ab = common.run_in_child(
+                "benchmarks.int8:alternate",
+                corpus=path,
+                model=model,
+                kind=kind,
+                threads=args.threads,
+                rounds=args.rounds,
+            )
+            if "error" in ab:
+                print(f"failed: {ab['error']}")
+                continue
+            ratios = np.divide(ab["fp32"], ab["int8"])  # per round: int8 ÷ fp32 docs/s
+            fp32, int8 = (len(texts) / float(np.median(ab[k])) for k in ("fp32", "int8"))
+            rows.append([corpus, len(texts), fp32, int8, float(np.median(ratios)),
+                         float(ratios.min()), float(ratios.max()), ab["load_avg"]])  # fmt: skip
+            summary[name]["speed"][corpus] = float(np.median(ratios))
         print()
-        headers = ["corpus", "texts", "fp32 docs/s", "int8 docs/s", "int8 ÷ fp32", "load avg"]
-        print(common.table(headers, rows, [0, 0, 1, 1, 2, 1]))
+        headers = ["corpus", "texts", "fp32 docs/s", "int8 docs/s", "int8 ÷ fp32 (median)"]
+        headers += ["lowest", "highest", "load avg"]
+        print(common.table(headers, rows, [0, 0, 1, 1, 2, 2, 2, 1]))
         if not args.no_quality:
             summary[name]["quality"] = _quality(name, model, kind, args, out)
     _targets(summary, goal, has_dot)
@@ -142,9 +149,31 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def _load(results: dict) -> float:
-    loads = [r["load_avg"] for runs in results.values() for r in common.ok(runs)]
-    return float(np.median(loads)) if loads else float("nan")
+def alternate(corpus: str, model: str, kind: str, threads: int, rounds: int) -> dict:
+    """In a child: fp32 and int8 sessions side by side, one pass each per round, in
+    alternating order; the seconds of every pass (pairs that ran back to back)."""
+    import time
+
+    import pandas as pd
+
+    import dfembed  # noqa: F401 - registers the .embed accessor
+
+    texts = common.load_texts(corpus)
+    frame = pd.DataFrame({"text": texts})
+    embed = getattr(frame.embed, kind)
+    options = {"model": model, "threads": threads, "dedup": False}
+    settings = {"fp32": {}, "int8": INT8}
+    for precision in settings:  # load, convert if need be, and warm up
+        embed("text", session_options=settings[precision], **options).iloc[:1]
+    seconds: dict[str, list[float]] = {"fp32": [], "int8": []}
+    for r in range(rounds):
+        for precision in ("fp32", "int8") if r % 2 == 0 else ("int8", "fp32"):
+            started = time.perf_counter()
+            result = embed("text", session_options=settings[precision], **options)
+            seconds[precision].append(time.perf_counter() - started)
+            if len(result) != len(texts):
+                raise AssertionError(f"{len(result)} rows for {len(texts)} texts")
+    return seconds
 
 
 def _quality(name: str, model: str, kind: str, args, out: Path) -> dict:
