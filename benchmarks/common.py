@@ -130,6 +130,41 @@ def interleave(
     return results
 
 
+def paired_rounds(
+    runs: dict[str, Any], texts: Sequence[str], rounds: int, chunk: int
+) -> dict[str, list[float]]:
+    """Seconds of each of ``runs`` (name -> function of a list of texts) per round.
+
+    Round ``r`` gives every function the same slice of ``chunk`` texts (the slices cycle
+    through ``texts``), one after the other in an order rotated round by round. On a shared
+    machine whose other jobs come and go (passes of 20 s measured 2.5x apart), a round of
+    a few seconds mostly sees one load for all: the median of the rounds' ratios is what
+    to compare, not ratios of whole-corpus passes.
+    """
+    names = list(runs)
+    slices = [list(texts[i : i + chunk]) for i in range(0, len(texts), chunk)]
+    seconds: dict[str, list[float]] = {name: [] for name in names}
+    for r in range(rounds):
+        part = slices[r % len(slices)]
+        for name in names[r % len(names) :] + names[: r % len(names)]:
+            started = time.perf_counter()
+            runs[name](part)
+            seconds[name].append(time.perf_counter() - started)
+    return seconds
+
+
+def ratio_summary(numerator: Sequence[float], denominator: Sequence[float]) -> dict[str, float]:
+    """Median, lowest and highest of the per-round ratios ``numerator / denominator``."""
+    ratios = np.divide(numerator, denominator)
+    return {
+        "median": float(np.median(ratios)),
+        "low": float(ratios.min()),
+        "high": float(ratios.max()),
+        "above_1": int((ratios > 1).sum()),
+        "rounds": len(ratios),
+    }
+
+
 def ok(runs: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
     """The runs that did not fail."""
     return [r for r in runs if "error" not in r]

@@ -3,11 +3,12 @@
 Three contenders live side by side on the same fp32 MiniLM file: ``df.embed.text`` on the
 fused graph (``graph_fusion=True``), on the model's own (``graph_fusion=False``), and the
 plain onnxruntime loop of ``benchmarks.throughput`` (sorted, 1,024-token budget: the same
-batches as dfembed). Each round runs all three over the whole corpus, in an order rotated
-round by round, so drifts in the machine's load hit all alike. Reported: each round's
-seconds, and the ratios fused ÷ unfused and dfembed ÷ plain loop (docs/s) with their
-medians. Separate processes per contender (``benchmarks.throughput``) measure the same with
-more noise: there the slot a contender has within a round moved results by ~5 %.
+batches as dfembed). Each round runs all three on the same slice of ``--chunk`` texts (the
+slices cycle through the corpus), in an order rotated round by round
+(:func:`common.paired_rounds`), so a round sees one load for all. Reported: the median (and
+range) over rounds of fused ÷ unfused and dfembed ÷ plain loop (docs/s). Whole-corpus
+passes of 20 s measured up to 2.5x apart on this shared machine, and separate processes per
+contender (``benchmarks.throughput``) add a slot effect of ~5 %.
 
 Before the A/B, dfembed's own measurement (``dfembed.runtime.fusion_choice``, what the
 first load of a model on a machine runs) is run ``--calibrations`` times, busy machine or
@@ -16,14 +17,14 @@ machine, that it has none yet and runs unfused): the A/B says whether it chose r
 
 Run::
 
-    .venv/bin/python -m benchmarks.fusion             # 6 pairs per corpus, ~8 minutes
-    .venv/bin/python -m benchmarks.fusion --pairs 2   # quicker
+    .venv/bin/python -m benchmarks.fusion              # 30 rounds per corpus, ~8 minutes
+    .venv/bin/python -m benchmarks.fusion --rounds 9   # quicker
 """
 
 from __future__ import annotations
 
 import argparse
-import time
+import os
 from pathlib import Path
 
 import numpy as np
@@ -35,8 +36,8 @@ from . import common
 NAMES = ("fused", "unfused", "plain")
 
 
-def ab(texts: list[str], model: str, pairs: int, threads: int, max_length: int) -> list[list]:
-    """Rows ``[round, fused s, unfused s, plain s]``, each round in a rotated order."""
+def ab(texts: list[str], model: str, rounds: int, chunk: int, threads: int, max_length: int):
+    """Seconds per round of each of :data:`NAMES` (:func:`common.paired_rounds`)."""
     import pandas as pd
 
     import dfembed
@@ -55,18 +56,7 @@ def ab(texts: list[str], model: str, pairs: int, threads: int, max_length: int) 
     }
     for run in embed.values():
         run(texts[:64])  # load and warm up
-    rows = []
-    for r in range(pairs):
-        shift = r % len(NAMES)
-        seconds = {}
-        for name in (*NAMES[shift:], *NAMES[:shift]):
-            started = time.perf_counter()
-            embed[name](texts)
-            seconds[name] = time.perf_counter() - started
-        rows.append([r + 1, *(seconds[n] for n in NAMES)])
-        f, u, p = (seconds[n] for n in NAMES)
-        print(f"  round {r + 1}/{pairs}: fused ÷ unfused {u / f:.3f}, unfused ÷ plain {p / u:.3f}")
-    return rows
+    return common.paired_rounds(embed, texts, rounds, chunk)
 
 
 def kept_decision(model: str, threads: int) -> str:
@@ -92,6 +82,7 @@ def calibrations(model: str, threads: int, runs: int) -> None:
 
     source, config = Path(model) / "model.onnx", Path(model) / "config.json"
     fused = fusion.fused_graph(source, config)
+    fusion_choice.prefer_fused(source, fused, config, threads)  # what a load does: decides once
     print(f"\ndfembed's default graph here ({threads} threads): {kept_decision(model, threads)}")
     print("\ndfembed's measurement, run again here:\n")
     rows = []
@@ -110,7 +101,8 @@ def calibrations(model: str, threads: int, runs: int) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.fusion")
-    parser.add_argument("--pairs", type=int, default=6, help="rounds of the three contenders")
+    parser.add_argument("--rounds", type=int, default=30, help="rounds of the three contenders")
+    parser.add_argument("--chunk", type=int, default=200, help="texts per round")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--max-length", type=int, default=256)
     parser.add_argument("--calibrations", type=int, default=3, help="runs of dfembed's own")
@@ -127,26 +119,30 @@ def main(argv: list[str] | None = None) -> int:
     print(common.header("Graph fusion A/B: fp32 all-MiniLM-L6-v2, truncation 256"))
     calibrations(model, args.threads, args.calibrations)
     default = kept_decision(model, args.threads).startswith("fused")
+    print(f"\ndfembed's default graph now: {'fused' if default else 'unfused'}")
     for name, texts in corpora.items():
-        print(f"\n{name}: {len(texts):,} texts, {args.threads} threads", flush=True)
-        rows = ab(texts, model, args.pairs, args.threads, args.max_length)
-        print()
-        headers = ["round", "fused s", "unfused s", "plain loop s"]
-        print(common.table(headers, rows, [0, 2, 2, 2]))
-        f, u, p = (np.array([r[i] for r in rows]) for i in (1, 2, 3))
-        mine = f if default else u
-        for what, ratio in (
-            ("fused ÷ unfused docs/s", u / f),
-            ("dfembed unfused ÷ plain loop docs/s", p / u),
-            ("dfembed fused ÷ plain loop docs/s", p / f),
-            (f"dfembed default ({'fused' if default else 'unfused'}) ÷ plain loop", p / mine),
-        ):
-            print(
-                f"{what}: median {np.median(ratio):.3f}, range {ratio.min():.3f}–"
-                f"{ratio.max():.3f}; above 1 in {int((ratio > 1).sum())} of {len(ratio)}"
-            )
-        print(f"medians of the seconds: fused {np.median(f):.2f}, unfused {np.median(u):.2f}, "
-              f"plain {np.median(p):.2f}")  # fmt: skip
+        print(f"\n### {name}: {len(texts):,} texts, {args.rounds} rounds of {args.chunk}, "
+              f"{args.threads} threads\n", flush=True)  # fmt: skip
+        sec = ab(texts, model, args.rounds, args.chunk, args.threads, args.max_length)
+        mine = "fused" if default else "unfused"
+        rows = [
+            ["fused ÷ unfused docs/s", common.ratio_summary(sec["unfused"], sec["fused"])],
+            ["dfembed unfused ÷ plain loop", common.ratio_summary(sec["plain"], sec["unfused"])],
+            ["dfembed fused ÷ plain loop", common.ratio_summary(sec["plain"], sec["fused"])],
+            [f"dfembed default ({mine}) ÷ plain loop",
+             common.ratio_summary(sec["plain"], sec[mine])],
+        ]  # fmt: skip
+        table = [[w, r["median"], r["low"], r["high"], f"{r['above_1']} of {r['rounds']}"]
+                 for w, r in rows]  # fmt: skip
+        print(common.table(["ratio", "median", "lowest", "highest", "above 1"], table, 3))
+        total = {n: len(texts) * args.rounds / args.chunk / sum(v) for n, v in sec.items()}
+        print(
+            "\nseconds per round, median: "
+            + ", ".join(f"{n} {np.median(v):.2f}" for n, v in sec.items())
+            + "; load average "
+            + f"{os.getloadavg()[0]:.1f}; docs/s over all rounds: "
+            + ", ".join(f"{n} {v:.1f}" for n, v in total.items())
+        )
     return 0
 
 

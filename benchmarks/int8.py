@@ -2,10 +2,10 @@
 
 For each model: the one-time conversion (seconds, in a fresh rewritten-graph folder, and the
 file sizes); docs/s of dfembed fp32 (its default graph) and int8 on Rotten Tomatoes snippets
-and stdlib docstrings, both sessions in one child process, one pass each per round in
-alternating order (on a shared, busy machine the passes of separate processes drifted by
-up to 50 %; a pair that runs back to back sees the same load), reported as the median of
-the rounds' ratios; and quality vs fp32 on the
+and stdlib docstrings, both sessions in one child process, each round running both on the
+same slice of texts (``--chunk``, cycling through the corpus) in alternating order (on a
+shared, busy machine whole passes drifted by up to 2.5x; a round of seconds mostly sees
+one load), reported as the median of the rounds' ratios; and quality vs fp32 on the
 labelled Rotten Tomatoes fresh/rotten snippets (11-NN accuracy by cosine and a 5-fold
 logistic-regression probe, as ``benchmarks/quality.py``; SPLADE's sparse vectors too).
 The header names the CPU's int8 dot-product instructions (VNNI, AMX), which the issue's
@@ -76,7 +76,8 @@ def conversion(model: str, kind: str) -> dict:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.int8")
     parser.add_argument("--models", nargs="*", default=list(MODELS), choices=list(MODELS))
-    parser.add_argument("--rounds", type=int, default=6, help="alternating fp32/int8 pairs")
+    parser.add_argument("--rounds", type=int, default=24, help="rounds of fp32 and int8")
+    parser.add_argument("--chunk", type=int, default=100, help="texts per round")
     parser.add_argument("--rt-docs", type=int, default=600, help="snippets per pass")
     parser.add_argument("--docs", type=int, default=300, help="docstrings per pass")
     parser.add_argument("--threads", type=int, default=2)
@@ -86,7 +87,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", default=None)
     args = parser.parse_args(argv)
     if args.quick:
-        args.rounds, args.rt_docs, args.docs = 2, 200, 100
+        args.rounds, args.rt_docs, args.docs = 4, 200, 100
         args.quality_rows = args.quality_rows or 1000
     common.set_thread_env(args.threads)
     from dfembed.runtime.cpu import int8_dot_products
@@ -121,6 +122,7 @@ def main(argv: list[str] | None = None) -> int:
             texts = texts[: max(20, int(len(texts) * share))]
             path = common.save_texts(texts, out / f"{name}-{corpus}.json")
             print(f"{corpus}: {len(texts):,} texts, {args.rounds} rounds", flush=True)
+            chunk = max(8, int(args.chunk * share))
             ab = common.run_in_child(
                 "benchmarks.int8:alternate",
                 corpus=path,
@@ -128,17 +130,18 @@ def main(argv: list[str] | None = None) -> int:
                 kind=kind,
                 threads=args.threads,
                 rounds=args.rounds,
+                chunk=chunk,
             )
             if "error" in ab:
                 print(f"failed: {ab['error']}")
                 continue
-            ratios = np.divide(ab["fp32"], ab["int8"])  # per round: int8 ÷ fp32 docs/s
-            fp32, int8 = (len(texts) / float(np.median(ab[k])) for k in ("fp32", "int8"))
-            rows.append([corpus, len(texts), fp32, int8, float(np.median(ratios)),
-                         float(ratios.min()), float(ratios.max()), ab["load_avg"]])  # fmt: skip
-            summary[name]["speed"][corpus] = float(np.median(ratios))
+            ratio = common.ratio_summary(ab["fp32"], ab["int8"])  # int8 ÷ fp32 docs/s
+            fp32, int8 = (chunk * args.rounds / sum(ab[k]) for k in ("fp32", "int8"))
+            rows.append([corpus, chunk, fp32, int8, ratio["median"], ratio["low"],
+                         ratio["high"], ab["load_avg"]])  # fmt: skip
+            summary[name]["speed"][corpus] = ratio["median"]
         print()
-        headers = ["corpus", "texts", "fp32 docs/s", "int8 docs/s", "int8 ÷ fp32 (median)"]
+        headers = ["corpus", "texts/round", "fp32 docs/s", "int8 docs/s", "int8 ÷ fp32 (median)"]
         headers += ["lowest", "highest", "load avg"]
         print(common.table(headers, rows, [0, 0, 1, 1, 2, 2, 2, 1]))
         if not args.no_quality:
@@ -149,31 +152,27 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def alternate(corpus: str, model: str, kind: str, threads: int, rounds: int) -> dict:
-    """In a child: fp32 and int8 sessions side by side, one pass each per round, in
-    alternating order; the seconds of every pass (pairs that ran back to back)."""
-    import time
-
+def alternate(corpus: str, model: str, kind: str, threads: int, rounds: int, chunk: int) -> dict:
+    """In a child: fp32 and int8 sessions side by side, both on the same slice of texts per
+    round (:func:`common.paired_rounds`); the seconds of every pass."""
     import pandas as pd
 
     import dfembed  # noqa: F401 - registers the .embed accessor
 
     texts = common.load_texts(corpus)
-    frame = pd.DataFrame({"text": texts})
-    embed = getattr(frame.embed, kind)
     options = {"model": model, "threads": threads, "dedup": False}
-    settings = {"fp32": {}, "int8": INT8}
-    for precision in settings:  # load, convert if need be, and warm up
-        embed("text", session_options=settings[precision], **options).iloc[:1]
-    seconds: dict[str, list[float]] = {"fp32": [], "int8": []}
-    for r in range(rounds):
-        for precision in ("fp32", "int8") if r % 2 == 0 else ("int8", "fp32"):
-            started = time.perf_counter()
-            result = embed("text", session_options=settings[precision], **options)
-            seconds[precision].append(time.perf_counter() - started)
-            if len(result) != len(texts):
-                raise AssertionError(f"{len(result)} rows for {len(texts)} texts")
-    return seconds
+
+    def run(session_options: dict):
+        def embed(part: list[str]) -> None:
+            frame = pd.DataFrame({"text": part})
+            getattr(frame.embed, kind)("text", session_options=session_options, **options)
+
+        return embed
+
+    runs = {"fp32": run({}), "int8": run(INT8)}
+    for embed in runs.values():  # load, convert if need be, and warm up
+        embed(texts[:32])
+    return common.paired_rounds(runs, texts, rounds, chunk)
 
 
 def _quality(name: str, model: str, kind: str, args, out: Path) -> dict:

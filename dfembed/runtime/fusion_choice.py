@@ -34,6 +34,7 @@ from ..errors import ModelLoadError
 from ..models.files import read_json
 from .cpu import cpu_flags, cpu_model
 from .graph_store import drop, is_file_error, short_hash, write_atomic
+from .synthetic import Unmeasurable, token_feed, token_ids
 
 log = logging.getLogger("dfembed")
 _clock = time.perf_counter
@@ -125,16 +126,12 @@ def calibrate(source: Path, fused: Path, config: Path, threads: int) -> dict:
     record["date"] = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
     try:
         record.update(_measure(source, fused, config, threads))
-    except _Unmeasurable as exc:
+    except Unmeasurable as exc:
         record.update(fused=False, error=str(exc))
     except Exception as exc:  # measuring is optional: ORT's errors are untyped
         record.update(fused=False, error=f"{type(exc).__name__}: {exc}", again=True)
     record["seconds"] = round(_clock() - started, 2)
     return record
-
-
-class _Unmeasurable(ValueError):
-    """The graph takes an input whose values cannot be made up."""
 
 
 def _measure(source: Path, fused: Path, config: Path, threads: int) -> dict:
@@ -191,24 +188,11 @@ def _feeds(session, config: Path) -> dict[str, dict[str, np.ndarray]]:
     settings = settings if isinstance(settings, dict) else {}
     vocab = int(settings.get("vocab_size") or 1000)
     positions = int(settings.get("max_position_embeddings") or LONG)
-    rng = np.random.default_rng(0)
     feeds = {}
     for name, length in (("short", SHORT), ("long", min(LONG, positions - 2))):
-        shape = (max(1, BATCH_TOKENS // length), length)
-        ids = rng.integers(min(1000, vocab // 2), vocab, shape, dtype=np.int64)
-        feeds[name] = {i.name: _input(i, ids) for i in session.get_inputs()}
+        ids = token_ids(max(1, BATCH_TOKENS // length), length, vocab)
+        feeds[name] = token_feed(session.get_inputs(), ids)
     return feeds
-
-
-def _input(arg, ids: np.ndarray) -> np.ndarray:
-    if arg.type not in ("tensor(int64)", "tensor(int32)"):
-        raise _Unmeasurable(f"cannot make up values for input {arg.name} ({arg.type})")
-    dtype = np.int64 if arg.type == "tensor(int64)" else np.int32
-    if "mask" in arg.name:
-        return np.ones_like(ids, dtype=dtype)
-    if "input_ids" in arg.name:
-        return ids.astype(dtype)
-    return np.zeros_like(ids, dtype=dtype)  # token types, and anything else
 
 
 def machine_key(threads: int) -> str:

@@ -266,3 +266,46 @@ def test_weights_keep_to_7_bits_without_an_int8_dot_product(
     monkeypatch.setattr(quantize, "int8_dot_products", lambda: [f for f in flags if "vnni" in f])
     assert quantize.resolve_settings()["reduce_range"] is reduce_range
     assert quantize.resolve_settings({"reduce_range": False})["reduce_range"] is False
+
+
+def test_products_fed_outlier_features_stay_float32(store, tmp_path):
+    """Two products by weights. The second's input holds, for one token, one value 300x the
+    others: 8 bits over that tensor's range round most of it away (relative error 0.15), so
+    it stays float32; the first is quantized."""
+    import onnxruntime as ort
+    from onnx import TensorProto, helper, numpy_helper
+
+    rng = np.random.default_rng(1)
+    wide = rng.normal(size=(50, 1024))
+    wide[49, 3] = 300.0  # token 49: an outlier feature (random ids hit it ~1 in 25)
+    weights = {
+        "narrow": rng.normal(size=(50, 16)),
+        "w1": rng.normal(size=(16, 8)),
+        "wide": wide,
+        "w2": rng.normal(size=(1024, 8)) / 32,
+    }
+    nodes = [
+        helper.make_node("Gather", ["narrow", "input_ids"], ["a"]),
+        helper.make_node("MatMul", ["a", "w1"], ["y1"], name="plain"),
+        helper.make_node("Gather", ["wide", "input_ids"], ["b"]),
+        helper.make_node("MatMul", ["b", "w2"], ["y2"], name="outlier"),
+        helper.make_node("Add", ["y1", "y2"], ["y"]),
+    ]
+    graph = helper.make_graph(
+        nodes,
+        "outliers",
+        [helper.make_tensor_value_info("input_ids", TensorProto.INT64, ["b", "t"])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["b", "t", 8])],
+        [numpy_helper.from_array(v.astype(np.float32), k) for k, v in weights.items()],
+    )
+    path = _save(graph, tmp_path / "outliers.onnx")
+    assert quantize.outlier_products(onnx.load(str(path)), 0.12) == ["outlier"]
+    made = onnx.load(str(quantize.int8_graph(path)))
+    assert quantize.int8_op_counts(made) == {"MatMulInteger": 1}
+    assert [n.name for n in made.graph.node if n.op_type == "MatMul"] == ["outlier"]
+    ids = rng.integers(25, 50, (4, 7))
+    ids[0, 0] = 49
+    fp32 = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    int8 = ort.InferenceSession(made.SerializeToString(), providers=["CPUExecutionProvider"])
+    want, got = (s.run(None, {"input_ids": ids})[0] for s in (fp32, int8))
+    assert _cos(got.reshape(-1, 8), want.reshape(-1, 8)).min() > 0.99
