@@ -135,7 +135,10 @@ def main(argv: list[str] | None = None) -> int:
         table = [[w, r["median"], r["low"], r["high"], f"{r['above_1']} of {r['rounds']}"]
                  for w, r in rows]  # fmt: skip
         print(common.table(["ratio", "median", "lowest", "highest", "above 1"], table, 3))
-        total = {n: len(texts) * args.rounds / args.chunk / sum(v) for n, v in sec.items()}
+        slices = -(-len(texts) // args.chunk)
+        done = sum(min(args.chunk, len(texts) - (r % slices) * args.chunk)
+                   for r in range(args.rounds))  # fmt: skip
+        total = {n: done / sum(v) for n, v in sec.items()}
         print(
             "\nseconds per round, median: "
             + ", ".join(f"{n} {np.median(v):.2f}" for n, v in sec.items())
