@@ -130,6 +130,41 @@ def interleave(
     return results
 
 
+def paired_rounds(
+    runs: dict[str, Any], texts: Sequence[str], rounds: int, chunk: int
+) -> dict[str, list[float]]:
+    """Seconds of each of ``runs`` (name -> function of a list of texts) per round.
+
+    Round ``r`` gives every function the same slice of ``chunk`` texts (the slices cycle
+    through ``texts``), one after the other in an order rotated round by round. On a shared
+    machine whose other jobs come and go (passes of 20 s measured 2.5x apart), a round of
+    a few seconds mostly sees one load for all: the median of the rounds' ratios is what
+    to compare, not ratios of whole-corpus passes.
+    """
+    names = list(runs)
+    slices = [list(texts[i : i + chunk]) for i in range(0, len(texts), chunk)]
+    seconds: dict[str, list[float]] = {name: [] for name in names}
+    for r in range(rounds):
+        part = slices[r % len(slices)]
+        for name in names[r % len(names) :] + names[: r % len(names)]:
+            started = time.perf_counter()
+            runs[name](part)
+            seconds[name].append(time.perf_counter() - started)
+    return seconds
+
+
+def ratio_summary(numerator: Sequence[float], denominator: Sequence[float]) -> dict[str, float]:
+    """Median, lowest and highest of the per-round ratios ``numerator / denominator``."""
+    ratios = np.divide(numerator, denominator)
+    return {
+        "median": float(np.median(ratios)),
+        "low": float(ratios.min()),
+        "high": float(ratios.max()),
+        "above_1": int((ratios > 1).sum()),
+        "rounds": len(ratios),
+    }
+
+
 def ok(runs: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
     """The runs that did not fail."""
     return [r for r in runs if "error" not in r]
@@ -241,8 +276,25 @@ def header(title: str) -> str:
     return (
         f"## {title}\n\n{info['date']} · {info['cpu']} · {info['cores']} cores · "
         f"{info['memory_gb']} GB RAM · load average {info['load_avg']} · Python "
-        f"{info['python']} · {libs}\n"
+        f"{info['python']} · {libs}\n\n{cpu_flags_line()}\n"
     )
+
+
+#: The CPU flags that decide how fast ONNX Runtime's kernels can be (SIMD width, FMA,
+#: int8 dot products, bf16/fp16, AMX).
+SIMD_FLAGS = ("sse4_2", "avx", "avx2", "fma", "f16c", "avx512f", "avx512bw", "avx512vl",
+              "avx512_vnni", "avx512_bf16", "avx512_fp16", "avx_vnni", "amx_tile",
+              "amx_int8", "amx_bf16", "asimd", "asimddp", "sve")  # fmt: skip
+
+
+def cpu_flags_line() -> str:
+    """The CPU's SIMD flags (of :data:`SIMD_FLAGS`) and its int8 dot-product instructions."""
+    from dfembed.runtime.cpu import cpu_flags, int8_dot_products
+
+    flags = set(cpu_flags())
+    simd = " ".join(f for f in SIMD_FLAGS if f in flags) or "none found"
+    dot = ", ".join(int8_dot_products()) or "none (no VNNI, no AMX)"
+    return f"CPU flags (SIMD): {simd} · int8 dot product: {dot} · {len(flags)} flags in all"
 
 
 def fmt(value: Any, digits: int = 1) -> str:

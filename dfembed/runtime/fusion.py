@@ -20,13 +20,12 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import os
-import tempfile
 from pathlib import Path
 
 from ..errors import ModelLoadError
 from ..models.files import read_json
 from ..models.verify import content_sha256
+from .graph_store import store_dir, writable, write_atomic
 from .graphs import has_external_data, quantized_ops, read_graph
 
 log = logging.getLogger("dfembed")
@@ -37,14 +36,11 @@ FUSABLE_TYPES = frozenset({"bert", "roberta", "xlm-roberta", "camembert", "elect
 #: graphs with external weights are no longer fused (v1 fused them under the graph's hash
 #: alone, so two folders with one graph and different weight files shared a fused file).
 _RECIPE = "bert-opt1-v2"
-#: Fused-graph folders found unwritable in this process.
-_UNWRITABLE: set[Path] = set()
 
 
 def fusion_dir() -> Path:
     """Where fused graphs are kept (``DFEMBED_FUSED_DIR`` overrides)."""
-    default = Path(os.path.expanduser("~/.cache/dfembed/fused"))
-    return Path(os.environ.get("DFEMBED_FUSED_DIR", default))
+    return store_dir()
 
 
 def fusable(config_path: Path | None) -> tuple[int, int] | None:
@@ -81,7 +77,7 @@ def fused_graph(path: Path, config_path: Path | None) -> Path | None:
     unfused = target.with_suffix(".unfused")  # this graph was tried once and is run as is
     if target.is_file():
         return target
-    if unfused.is_file() or not _writable(target.parent):
+    if unfused.is_file() or not writable(target.parent, "graph fusion is off"):
         return None
     try:
         built = _build(path, target, *shape)
@@ -95,26 +91,6 @@ def fused_graph(path: Path, config_path: Path | None) -> Path | None:
         with contextlib.suppress(OSError):  # the folder went read-only: tried again next time
             unfused.touch()
     return built
-
-
-def _writable(folder: Path) -> bool:
-    """Whether fused graphs can be kept in ``folder``: checked before fusing, which takes
-    seconds that a fused file nobody can keep would waste on every load."""
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryFile(dir=folder):
-            pass
-    except OSError as exc:
-        if folder not in _UNWRITABLE:  # said once per folder and process, at INFO
-            _UNWRITABLE.add(folder)
-            log.info(
-                "dfembed: graph fusion is off: %s cannot be written (%s); set "
-                "DFEMBED_FUSED_DIR to a writable folder to keep fused graphs there",
-                folder,
-                exc.strerror or exc,
-            )
-        return False
-    return True
 
 
 def _build(path: Path, target: Path, heads: int, hidden: int) -> Path | None:
@@ -136,13 +112,5 @@ def _build(path: Path, target: Path, heads: int, hidden: int) -> Path | None:
     fused = optimized.model
     if len(fused.graph.node) >= before:  # nothing recognised: keep the source
         return None
-    # written beside the target and renamed: workers fusing at once never read half a file
-    handle, tmp = tempfile.mkstemp(dir=target.parent, suffix=".tmp")
-    try:
-        with os.fdopen(handle, "wb") as out:
-            out.write(fused.SerializeToString())
-        os.replace(tmp, target)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    write_atomic(target, fused.SerializeToString())
     return target

@@ -16,7 +16,8 @@ from pathlib import Path
 from ..errors import ModelLoadError
 from .graphs import has_float32_weights, load_external_weights, quantized_ops, read_graph
 
-PRECISIONS = ("fp32", "fp16")
+#: Every ``precision`` a session takes (int8: :mod:`dfembed.runtime.quantize`).
+PRECISIONS = ("fp32", "fp16", "int8")
 
 #: Inputs, by position, that take a shape, size, index or scale rather than activations.
 _SHAPE_INPUTS = {

@@ -10,8 +10,10 @@ from typing import Any
 
 from ..errors import DeviceUnavailableError, ModelLoadError
 from .devices import CPU, CUDA, INSTALL_GPU, cpu_fallback, use_cuda
-from .fusion import fused_graph
-from .precision import PRECISIONS, fp16_model_bytes
+from .graph_store import drop
+from .graph_store import is_file_error as _is_file_error
+from .precision import PRECISIONS
+from .rewrites import graph_source
 
 
 @dataclass(frozen=True)
@@ -36,12 +38,15 @@ class SessionOptions:
     precision
         ``"fp32"`` runs the file as it is; ``"fp16"`` converts an fp32 graph to half
         precision when the session is built (inputs and outputs stay float32). Meant for
-        CUDA, where fp16 runs on tensor cores; on the CPU it runs but is slower than fp32
-        (use an int8 model there).
+        CUDA, where fp16 runs on tensor cores; on the CPU it runs but is slower than fp32.
+        ``"int8"`` quantizes an fp32 graph's weight products to int8 (CPU only), once per
+        model file and machine (:mod:`dfembed.runtime.quantize`).
     graph_fusion
         Run a BERT-family graph with ONNX Runtime's transformer fusions, built once and
-        kept on disk (:mod:`dfembed.runtime.fusion`); fp32 only (``precision="fp16"``
-        converts the unfused graph).
+        kept on disk (:mod:`dfembed.runtime.fusion`); fp32 only (fp16 and int8 convert the
+        unfused graph). ``None`` (the default) uses the fused graph where a measurement on
+        this machine found it faster (:mod:`dfembed.runtime.fusion_choice`; always on CUDA);
+        ``True``/``False`` decide.
     """
 
     cuda: bool | str = False
@@ -51,7 +56,7 @@ class SessionOptions:
     gpu_mem_limit: int | None = None
     arena_extend_strategy: str = "kSameAsRequested"
     precision: str = "fp32"
-    graph_fusion: bool = True
+    graph_fusion: bool | None = None
 
 
 #: The session settings users may choose (``session_options=`` of the accessor methods).
@@ -78,8 +83,9 @@ def check_settings(settings: Mapping[str, Any] | None) -> tuple[tuple[str, Any],
         raise TypeError(f"Unknown session option(s) {unknown}: use {list(USER_SETTINGS)}.")
     for name in ("cpu_mem_arena", "graph_fusion"):
         value = settings.get(name, True)
-        if not isinstance(value, bool):
-            raise ValueError(f"{name} must be True or False, not {value!r}.")
+        if not isinstance(value, bool) and not (name == "graph_fusion" and value is None):
+            also = " or None (measured on each machine)" if name == "graph_fusion" else ""
+            raise ValueError(f"{name} must be True or False{also}, not {value!r}.")
     limit = settings.get("gpu_mem_limit")
     if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit <= 0):
         raise ValueError(f"gpu_mem_limit must be a positive number of bytes, not {limit!r}.")
@@ -100,7 +106,9 @@ def default_threads() -> int:
         return max(1, os.cpu_count() or 1)
 
 
-def create_session(path: Path, options: SessionOptions, config: Path | None = None):
+def create_session(
+    path: Path, options: SessionOptions, config: Path | None = None, _retry: bool = True
+):
     """Load ``path`` into an ``onnxruntime.InferenceSession`` as ``options`` say.
 
     ``config`` is the model's config.json: it says whether graph fusion applies.
@@ -109,8 +117,8 @@ def create_session(path: Path, options: SessionOptions, config: Path | None = No
     ------
     ModelLoadError
         The file is missing, truncated or not an ONNX model this runtime can run, or a
-        provider failed to build the session; or ``precision="fp16"`` and the graph cannot
-        be converted.
+        provider failed to build the session; or ``precision`` is ``"fp16"`` or ``"int8"``
+        and the graph cannot be converted.
     DeviceUnavailableError
         ``cuda=True`` and no GPU, missing CUDA or cuDNN libraries (named, with the command
         that installs them), or a CUDA provider that did not load (onnxruntime itself would
@@ -135,19 +143,20 @@ def create_session(path: Path, options: SessionOptions, config: Path | None = No
         if options.gpu_mem_limit:
             cuda_opts["gpu_mem_limit"] = options.gpu_mem_limit
         providers = [(CUDA, cuda_opts), CPU]
-    fused = None
-    if options.precision == "fp16":
-        source = fp16_model_bytes(path)
-    else:
-        fused = fused_graph(path, config) if options.graph_fusion else None
-        source = str(fused or path)
+    source, rewritten = graph_source(
+        path, options.precision, options.graph_fusion, config, want_cuda, so.intra_op_num_threads
+    )
     try:
         session = ort.InferenceSession(source, sess_options=so, providers=providers)
     except Exception as exc:  # onnxruntime raises its own untyped errors for bad files
-        if fused is None:
+        if rewritten is None:
             raise _load_error(path, exc) from exc
-        if _is_file_error(exc):  # a damaged fused copy: dropped, the next load fuses afresh
-            fused.unlink(missing_ok=True)
+        if _is_file_error(exc):  # a damaged rewritten copy: dropped, made afresh next time
+            drop(rewritten)
+        if options.precision == "int8":  # required: made again once, from the source
+            if _retry and _is_file_error(exc):
+                return create_session(path, options, config, _retry=False)
+            raise _load_error(rewritten, exc) from exc
         # fusion is never required: the source graph decides whether the model loads
         return create_session(path, replace(options, graph_fusion=False))
     if want_cuda and CUDA not in session.get_providers():
@@ -160,15 +169,6 @@ def create_session(path: Path, options: SessionOptions, config: Path | None = No
             raise DeviceUnavailableError(f'cuda=True, but {reason}. Or use cuda="auto".')
         cpu_fallback(reason)
     return session
-
-
-#: onnxruntime's exception classes (matched by name: they are not public) for a file that
-#: is missing, truncated or not an ONNX graph, rather than a provider or memory failure.
-_FILE_ERRORS = frozenset({"InvalidProtobuf", "NoSuchFile", "NoModel", "InvalidGraph"})
-
-
-def _is_file_error(exc: Exception) -> bool:
-    return type(exc).__name__ in _FILE_ERRORS
 
 
 def _load_error(path: Path, exc: Exception) -> ModelLoadError:

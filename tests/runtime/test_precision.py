@@ -132,7 +132,7 @@ def test_fp16_outputs_get_their_own_cache_namespace(minilm_fp32):
 
 
 def test_bad_precision_fails_at_call_time(minilm_fp32):
-    with pytest.raises(ValueError, match=r"precision must be one of \['fp32', 'fp16'\]"):
+    with pytest.raises(ValueError, match=r"precision must be one of \['fp32', 'fp16', 'int8'\]"):
         pd.DataFrame({"t": ["x"]}).embed.text(
             "t", model=minilm_fp32, session_options={"precision": "int4"}
         )

@@ -36,3 +36,27 @@ def test_plain_folders_are_current_when_complete(tmp_path):
     assert offline_models.is_current(folder)
     (folder / "model.onnx").write_bytes(b"truncated? no: longer")
     assert not offline_models.is_current(folder)
+
+
+def test_a_stale_folder_is_replaced_by_its_rebuild(tmp_path, monkeypatch):
+    """A complete but stale folder (its source or settings changed) must not win over the
+    fresh build that replaces it, as a complete folder another process just built does."""
+    monkeypatch.setenv(offline_models.ASSETS_ENV, str(tmp_path))
+    wanted = {"bytes": b"v1"}
+
+    def recipe(dest: Path) -> dict:
+        (dest / "model.onnx").write_bytes(wanted["bytes"])
+        return {"kind": "text"}
+
+    def current(folder: Path) -> bool:
+        model = folder / "model.onnx"
+        return model.is_file() and model.read_bytes() == wanted["bytes"]
+
+    monkeypatch.setitem(offline_models.RECIPES, "fake", recipe)
+    monkeypatch.setattr(offline_models, "smoke_test", lambda folder: {})
+    monkeypatch.setattr(offline_models, "is_current", current)
+    folder = offline_models.build("fake")
+    assert (folder / "model.onnx").read_bytes() == b"v1"
+    wanted["bytes"] = b"v2"  # e.g. the quantization settings changed
+    assert offline_models.build("fake") == folder
+    assert (folder / "model.onnx").read_bytes() == b"v2"
