@@ -9,6 +9,7 @@ import sys
 import numpy as np
 import pytest
 
+from dfembed import spec as spec_module
 from dfembed.spec import ModelSpec, check_count, check_device_ids, check_max_length
 
 
@@ -25,11 +26,15 @@ def test_equal_specs_have_equal_keys_in_any_process():
     spec = ModelSpec("owner/name", kind="sparse", device_ids=(0, 1), session_options=(("a", 1),))
     assert spec.key() == ModelSpec(**vars(spec)).key()
     assert pickle.loads(pickle.dumps(spec)) == spec
+    # spec.py loaded on its own: a fresh process without importing the whole package
     code = (
-        "from dfembed.spec import ModelSpec; print(ModelSpec('owner/name', kind='sparse', "
-        "device_ids=(0, 1), session_options=(('a', 1),)).key())"
+        "import importlib.util as u, sys; s = u.spec_from_file_location('spec', sys.argv[1]); "
+        "m = u.module_from_spec(s); sys.modules['spec'] = m; s.loader.exec_module(m); "
+        "print(m.ModelSpec('owner/name', kind='sparse', device_ids=(0, 1), "
+        "session_options=(('a', 1),)).key())"
     )
-    other = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    args = [sys.executable, "-c", code, spec_module.__file__]
+    other = subprocess.run(args, capture_output=True, text=True, check=True)
     assert other.stdout.strip() == spec.key()  # a hash of the fields, not of id()
 
 
