@@ -114,17 +114,6 @@ def test_arrow_string_columns_embed_like_object_columns(minilm_int8, dtype):
     np.testing.assert_array_equal(dfembed.to_numpy(arrow), dfembed.to_numpy(plain))
 
 
-def test_arrow_strings_become_one_object_per_distinct_text():
-    """Rows of an Arrow column that hold the same text share one Python string (no copies)."""
-    from dfembed import inputs
-
-    values = pd.Series(["b", "a", None, "b", "a", "b"], dtype="str")
-    valid, items = inputs.texts(values, "t")
-    assert valid.tolist() == [True, True, False, True, True, True]
-    assert items == ["b", "a", "b", "a", "b"]
-    assert items[0] is items[2] is items[4] and items[1] is items[3]
-
-
 def test_string_view_column_with_nulls_embeds_like_a_string_column(minilm_int8):
     cells = [TEXTS[0], None, TEXTS[1]]
     view = pd.Series(cells, dtype=pd.ArrowDtype(pa.string_view())).embed.text(model=minilm_int8)
@@ -167,15 +156,3 @@ def test_errors_name_an_unnamed_series_and_print_numpy_labels_plainly(minilm_int
     assert "np." not in str(err.value)
     with pytest.raises(InputError, match=r"^No column 5 in the frame"):
         pd.DataFrame({1: ["x"]}).embed.text(np.int64(5), model=minilm_int8)
-
-
-def test_string_view_pairs_for_reranking():
-    from dfembed import inputs
-
-    view = pd.ArrowDtype(pa.string_view())
-    texts = pd.Series(["a doc", None, "b doc"], dtype=view, name="body")
-    queries = pd.Series(["q1", "q2", None], dtype=view, name="q")
-    valid, items = inputs.pairs(texts, "body", None, queries)
-    assert valid.tolist() == [True, False, False] and items == [("q1", "a doc")]
-    valid, items = inputs.pairs(texts, "body", "q", None)
-    assert items == [("q", "a doc"), ("q", "b doc")]

@@ -13,7 +13,6 @@ import pandas as pd
 import pytest
 
 import dfembed
-from dfembed.spec import check_count
 
 FRAME = pd.DataFrame({"body": ["a cat sat", None], "q": ["cats", "dogs"]})
 NOWHERE = "/no/such/model"
@@ -99,12 +98,3 @@ def test_max_length_3_embeds_one_token_of_text(minilm_int8):
     s = pd.Series(["cats sat on the mat", "cats"])
     out = dfembed.to_numpy(s.embed.text(model=minilm_int8, max_length=3))
     np.testing.assert_allclose(out[0], out[1], atol=1e-6)  # both: [CLS] cats [SEP]
-
-
-def test_check_count_is_the_one_integer_check():
-    assert check_count(np.int16(3), "n", 1) == 3 and type(check_count(np.int16(3), "n", 1)) is int
-    assert check_count(None, "n", 1, none="the default") is None
-    with pytest.raises(TypeError, match=r"n must be an int >= 1, not None\."):
-        check_count(None, "n", 1)
-    with pytest.raises(TypeError, match="not np.True_|not True"):
-        check_count(np.bool_(True), "n", 0)

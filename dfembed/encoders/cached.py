@@ -85,9 +85,8 @@ class _Outputs:
     """The outputs of ``n`` inputs, filled row by row in any order, laid out as
     :func:`~dfembed.runtime.batching.run_batched` lays them out.
 
-    Numeric rows are copied into one array allocated at the first row, instead of kept and
-    stacked at the end: a rerun served wholly by the cache held the stored rows and the
-    stacked copy at once (about twice the output).
+    Numeric rows are copied into one array allocated at the first row, not kept and stacked
+    at the end: a rerun served wholly by the cache then holds the output once, not twice.
     """
 
     def __init__(self, n: int):

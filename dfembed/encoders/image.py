@@ -175,11 +175,10 @@ def _pil_key(image: ImageInput | Any) -> bytes | None:
     change the picture without changing them, and keying on the decoded image cannot miss
     a step that adding those to the key one by one could. It costs no second conversion in
     the common path, where the reader's :class:`ImageInput` already holds the decoded image
-    (an RGB cell is used as it is, others are kept up to ``keep_bytes``). Measured on
-    640x480 images: an RGB key costs what it did (about 4 ms, mostly hashing); a palette
-    image's costs about 3 ms more (3 bytes a pixel to hash, not 1), next to about 300 ms
-    of DINOv2-small per image on 2 cores. Only images beyond ``keep_bytes`` and raw cells
-    given straight to the encoder are converted twice.
+    (an RGB cell is used as it is, others are kept up to ``keep_bytes``). Hashing 3 bytes
+    a pixel costs little next to running the model on the image (benchmarks/README.md,
+    "Measurements behind defaults in the code"). Only images beyond ``keep_bytes`` and raw
+    cells given straight to the encoder are converted twice.
     """
     try:
         rgb = image.rgb() if isinstance(image, ImageInput) else decode(image)

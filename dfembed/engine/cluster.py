@@ -6,9 +6,8 @@ processes is started, reused by later calls with the same size, and closed at ex
 That cluster runs Dask's periodic housekeeping less often than Dask's defaults
 (:data:`QUIET_INTERVALS`). Embedding tasks run for seconds to minutes, so 20 ms event-loop
 ticks, 10 ms profiler samples and 100 ms memory polls buy nothing, and on a small machine
-they cost: idle, a 2-worker cluster used 14 % of one core with the defaults (scheduler,
-nannies and client 5.5 %, each worker 4.3 %) and 2.9 % with these, measured on a 2-core
-machine where that time comes straight out of the workers' share.
+the CPU time they take while idle comes straight out of the workers' share
+(benchmarks/README.md, "Measurements behind defaults in the code").
 """
 
 from __future__ import annotations

@@ -2,9 +2,9 @@
 
 Equal row counts are not equal work: a table sorted by date or category can put all its
 long texts in one slice, and the worker holding it finishes last while the others wait
-(3,000 review snippets in 4 equal slices: the first held 1.7x the tokens of each other,
-and took 1.7x as long). Text rows are weighed by their length, capped where truncation
-cuts them; the cuts stay contiguous, so results concatenate back in row order.
+(benchmarks/README.md, "Measurements behind defaults in the code"). Text rows are weighed
+by their length, capped where truncation cuts them; the cuts stay contiguous, so results
+concatenate back in row order.
 """
 
 from __future__ import annotations

@@ -55,8 +55,8 @@ CACHE_ENV = "DFEMBED_CACHE"
 _LOOKUP_CHUNK = 500
 #: Seconds a writer waits for another process's transaction before giving up.
 _BUSY_TIMEOUT_S = 120.0
-# A rowid table: WITHOUT ROWID stores each ~1.5 KB vector in its own B-tree cell and took
-# 2.25x the disk space (19.7 vs 8.7 MiB for 4,400 MiniLM vectors).
+# A rowid table: WITHOUT ROWID stores each ~1.5 KB vector in its own B-tree cell, which
+# takes about twice the disk space (benchmarks/README.md, "Measurements behind defaults").
 _SCHEMA = (
     "CREATE TABLE IF NOT EXISTS entries (key BLOB PRIMARY KEY, value BLOB NOT NULL)",
     "CREATE TABLE IF NOT EXISTS about (name TEXT PRIMARY KEY, value TEXT NOT NULL)",

@@ -13,10 +13,9 @@ from collections.abc import Callable, Hashable, Sequence
 
 import numpy as np
 
-#: Padded tokens per model run. Measured on 2 cores with all-MiniLM-L6-v2 (benchmarks.budget,
-#: fp32): 1,024 ran 1.01-1.12x as fast as 2,048 with 1 and 2 threads on docstrings and
-#: snippets, in 60-90 MB less memory (small batches keep activations in cache); 512 was about
-#: as fast again. On a GPU, where large batches are cheap, raise it.
+#: Padded tokens per model run: on a CPU, small batches keep their activations in cache, so
+#: they run faster and in less memory than large ones (benchmarks/README.md, "Token budget
+#: sweep"). On a GPU, where large batches are cheap, raise it.
 DEFAULT_TOKEN_BUDGET = 1024
 DEFAULT_MAX_BATCH = 512
 

@@ -1,11 +1,10 @@
 """Transformer graph fusions: a BERT-family graph rewritten once, kept on disk, reused.
 
 ONNX Runtime's transformer optimizer replaces each layer's chains of small operators
-(bias + GELU, residual add + layer norm, attention, ...) with fused kernels. On
-all-MiniLM-L6-v2 at the default token budget that measured about 6 % more docs/s on the
-CPU (less on short texts) and 17-28 MB less memory, with the same vectors to 2.4e-7
-(``benchmarks/fusion.py``, ``benchmarks/README.md``). Fusing takes seconds (3-5 s), more
-than it saves on a short job, so the fused graph is written once under
+(bias + GELU, residual add + layer norm, attention, ...) with fused kernels: the same
+vectors to rounding, faster on some CPUs and not on others (:mod:`.fusion_choice` decides;
+``benchmarks/fusion.py``, benchmarks/README.md "Graph fusion A/B"). Fusing takes seconds,
+more than it saves on a short job, so the fused graph is written once under
 :func:`fusion_dir`, named by the source file's SHA-256 and the ONNX Runtime version, and
 every later session on any worker of that machine loads it directly.
 

@@ -1,17 +1,16 @@
 """Fused or not, decided by measurement: once per model file, CPU and thread count.
 
-Whether ONNX Runtime's transformer fusions pay depends on the CPU: on an AVX-512 machine
-the fused all-MiniLM-L6-v2 ran ~6 % faster on longer texts and about even on short ones;
-on an AVX2-only EPYC it cost ~9 % on short texts and gained nothing on long ones
-(benchmarks/README.md). So the first session of a fusable model on a machine times both
-graphs on synthetic batches at a short and a long length (:data:`BATCH_TOKENS` tokens
-each), in back-to-back pairs of alternating order, and takes the median ratio per length.
-The fused graph is used only when it loses at neither length (:data:`TOLERANCE`) and wins
-overall (:data:`MARGIN`): the unfused graph is the model's own file, what a plain ONNX
-Runtime loop runs, so the doubtful case costs nothing against it. It takes two to three
-seconds for a MiniLM; the decision is kept as a small JSON file beside the fused graph,
-keyed by the CPU's model and flags and the thread count, and every later session on that
-machine reads it.
+Whether ONNX Runtime's transformer fusions pay depends on the CPU: the same fused graph ran
+faster than the unfused one on one machine and slower on another (benchmarks/README.md,
+"Measurements behind defaults in the code"). So the first session of a fusable model on a
+machine times both graphs on synthetic batches at a short and a long length
+(:data:`BATCH_TOKENS` tokens each), in back-to-back pairs of alternating order, and takes
+the median ratio per length. The fused graph is used only when it loses at neither length
+(:data:`TOLERANCE`) and wins overall (:data:`MARGIN`): the unfused graph is the model's own
+file, what a plain ONNX Runtime loop runs, so the doubtful case costs nothing against it.
+It takes seconds; the decision is kept as a small JSON file beside the fused graph, keyed
+by the CPU's model and flags and the thread count, and every later session on that machine
+reads it.
 
 Timings on a machine whose other processes already keep its cores busy say little, so then
 nothing is measured: the session runs the unfused graph and a later load measures.
@@ -39,10 +38,10 @@ from .synthetic import Unmeasurable, token_feed, token_ids
 log = logging.getLogger("dfembed")
 _clock = time.perf_counter
 
-#: How much faster (geometric mean over the two lengths) the fused graph must run to be used.
-#: On the AVX2 EPYC the two graphs ran within 2.5 % of each other on real texts (30 paired
-#: rounds), and repeated measurements here gave 0.97-1.13 per length: a near tie must not
-#: pick the fused graph by chance.
+#: How much faster (geometric mean over the two lengths) the fused graph must run to be used:
+#: repeated measurements of a near tie scatter by more than a few percent, and a near tie
+#: must not pick the fused graph by chance (benchmarks/README.md, "Measurements behind
+#: defaults in the code").
 MARGIN = 0.05
 #: How much slower than unfused it may run at either length and still be used.
 TOLERANCE = 0.0

@@ -1,7 +1,7 @@
 """The machine's folder of rewritten graphs (fused, int8) and what was measured about them.
 
-A rewrite takes seconds (fusion 3-5 s, int8 quantization 10-20 s for a MiniLM on 2 busy
-cores), more than it saves on a short job, so each result is written once, named by what
+A rewrite takes seconds (benchmarks/README.md, "Measurements behind defaults in the
+code"), more than it saves on a short job, so each result is written once, named by what
 it was made from, and every later session on any worker of the machine loads it as is.
 Files are written beside their final name and renamed into place, so workers rewriting at
 once never read half a file.

@@ -3,8 +3,8 @@
 A worker that embeds partition after partition frees its token arrays, tokenizer encodings
 and Python strings into glibc's heap, where they stay counted in its resident memory until
 glibc trims the heap. Its automatic trimming only returns the top of the heap, so the free
-chunks below a live allocation are kept (measured on a worker streaming 100,000-row
-partitions: ~10 MB per partition that ``malloc_trim`` returned). Arrow's allocator keeps
+chunks below a live allocation are kept, and they add up partition after partition
+(benchmarks/README.md, "Measurements behind defaults in the code"). Arrow's allocator keeps
 its own freed pages until asked.
 """
 

@@ -9,12 +9,12 @@ graph whose weight products are ``MatMul`` (or ``Gemm``, rewritten to ``MatMul``
 Products whose inputs carry outlier features, which 8 bits per tensor cannot hold, stay
 float32: found by running the graph once on random token ids (:mod:`.int8_plan`).
 
-Quantizing takes seconds (10-20 s for a MiniLM on two busy cores), so the result is written
-once per model file into the rewritten-graph folder (:func:`~.graph_store.store_dir`), named
-by the source's SHA-256 (and its external weight files'), the ONNX Runtime version and the
-settings below, and loaded as is afterwards; a damaged copy is made again. Graphs that would
-not compute in int8 are refused with :class:`~dfembed.errors.ModelLoadError`: already
-quantized ones, float16 ones, and ones with no product by a weight matrix.
+Quantizing takes seconds, so the result is written once per model file into the
+rewritten-graph folder (:func:`~.graph_store.store_dir`), named by the source's SHA-256 (and
+its external weight files'), the ONNX Runtime version and the settings below, and loaded as
+is afterwards; a damaged copy is made again. Graphs that would not compute in int8 are
+refused with :class:`~dfembed.errors.ModelLoadError`: already quantized ones, float16 ones,
+and ones with no product by a weight matrix.
 """
 
 from __future__ import annotations
@@ -49,21 +49,18 @@ from .int8_plan import (
 
 log = logging.getLogger("dfembed")
 
-#: How graphs are quantized. Measured with onnxruntime 1.31 on all-MiniLM-L6-v2
-#: (benchmarks/int8.py, benchmarks/README.md "int8 at load"): int8 weights per output
-#: channel (per tensor drops some cosines vs fp32 to 0.89); QUInt8 weights ran ~20 % slower
-#: than QInt8 on an AVX2-only CPU; quantizing the fused graph (QAttention) was no faster; the
-#: embedding table (``Gather``) stays float32, which kept the smallest cosines vs fp32
-#: higher (0.967 vs 0.963). ``reduce_range="auto"``: 7-bit weights on x86 CPUs without an
-#: int8 dot product (VNNI, AMX), whose AVX2 multiply-adds sum two 8-bit products in 16 bits
-#: and saturate on full-range weights (a random 64x32 layer: errors of 22 % of the output's
-#: range, 1.4 % with 7 bits; all-mpnet-base-v2: mean cosine vs fp32 0.05); as fast, and as
-#: close to fp32 on MiniLM.
+#: How graphs are quantized; each choice was measured against its alternatives
+#: (``benchmarks/int8.py``; the figures: benchmarks/README.md, "Measurements behind
+#: defaults in the code"): int8 weights per output channel (per tensor loses too much
+#: agreement with fp32); signed weights (QInt8: unsigned ran slower); the unfused graph
+#: (quantizing the fused one was no faster); the embedding table (``Gather``) kept float32
+#: (closer to fp32). ``reduce_range="auto"``: 7-bit weights on x86 CPUs without an int8 dot
+#: product (VNNI, AMX), whose AVX2 multiply-adds sum two 8-bit products in 16 bits and
+#: saturate on full-range weights; as fast, and as close to fp32.
 #: ``skip_above``: a product whose input loses more than this share (relative L2 error) when
-#: quantized to 8 bits on a synthetic batch stays float32. Some models have outlier
-#: features (all-mpnet-base-v2's FFN output projections: errors up to 0.25): quantizing
-#: them took its cosines vs fp32 to 0.86 on average; keeping the 8 of its 72 products above
-#: 0.12 in float32 brought them to 0.99. all-MiniLM-L6-v2's worst is 0.118: all quantized.
+#: quantized to 8 bits on a synthetic batch stays float32: some models have outlier
+#: features (all-mpnet-base-v2's FFN output projections) that 8 bits cannot hold, and the
+#: threshold keeps those in float32 while quantizing every product of all-MiniLM-L6-v2.
 SETTINGS: dict = {
     "weight_type": "QInt8",
     "per_channel": True,

@@ -4,8 +4,8 @@ Both measurements that run a graph before its sessions exist use them: whether g
 fusion pays on this CPU (:mod:`.fusion_choice`) and which products int8 would spoil
 (:mod:`.quantize`). Random ids stand in for text well enough for both: speed does not
 depend on which tokens run, and the outlier features that make some activations hard to
-quantize show for any input (measured on all-mpnet-base-v2: the same layers stand out on
-random ids as on movie snippets).
+quantize show for any input (benchmarks/README.md, "Measurements behind defaults in the
+code").
 """
 
 from __future__ import annotations

@@ -13,7 +13,7 @@ import pytest
 
 from dfembed import WorkerError
 from dfembed.engine.dashboard import SessionBoard
-from dfembed.engine.reports import TOPIC, report
+from dfembed.engine.reports import TOPIC
 
 DETAILS = {"model": "m", "kind": "text", "local_rank": 1, "device": "cpu", "provider": None}
 
@@ -74,35 +74,6 @@ def test_plugin_picks_up_reports_logged_before_it_started():
     plugin.log_event("other-topic", _msg(rows=1000))
     table = plugin.table()
     assert (table["rows"], table["tokens"], table["provider"]) == ([14], [42], ["not loaded"])
-
-
-class _Worker:
-    address = "tcp://10.0.0.9:1234"
-
-    def __init__(self):
-        self.events = []
-
-    def log_event(self, topic, msg):
-        self.events.append((topic, msg))
-
-
-def test_reports_send_details_only_when_they_change(tmp_path):
-    from dfembed.engine.plugin import ModelPlugin
-    from dfembed.spec import ModelSpec
-
-    plugin = ModelPlugin(ModelSpec(model=str(tmp_path / "my-model")))
-    plugin.worker_spec = plugin.spec
-    worker = _Worker()
-    report(worker, plugin)
-    report(worker, plugin, rows=7, tokens=40, seconds=0.5)
-    plugin.error = ValueError("boom")
-    report(worker, plugin)
-    (t1, first), (_, second), (_, third) = worker.events
-    assert t1 == TOPIC
-    assert first["details"]["model"] == "my-model"  # a local folder shows by its name
-    assert first["details"]["device"] == "cpu" and first["details"]["provider"] is None
-    assert second == {"session": plugin.name, "rows": 7, "tokens": 40, "seconds": 0.5}
-    assert third["error"] == "ValueError: boom" and "details" not in third
 
 
 @pytest.fixture(scope="module")

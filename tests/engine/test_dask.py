@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import signal
-import time
 import urllib.request
 from pathlib import Path
 
@@ -17,27 +16,7 @@ from hypothesis import strategies as st
 
 import dfembed
 from dfembed import InputError, WorkerError
-
-WORDS = ["cats", "purr", "stocks", "fell", "rain", "today", "jazz", "music", "river", "bank"]
-
-
-def _frame(n: int, index_kind: str, seed: int = 0) -> pd.DataFrame:
-    rng = np.random.default_rng(seed)
-    texts = [" ".join(rng.choice(WORDS, size=rng.integers(1, 12))) for _ in range(n)]
-    for i in rng.choice(n, size=n // 7, replace=False) if n else []:
-        texts[i] = None
-    index = {
-        "int": pd.RangeIndex(n),
-        "string": pd.Index([f"row-{i}" for i in rng.permutation(n)]),
-        "duplicate": pd.Index(rng.integers(0, max(1, n // 3), size=n)),
-    }[index_kind]
-    return pd.DataFrame({"body": texts, "other": range(n)}, index=index)
-
-
-def _same(result: pd.Series, expected: pd.Series) -> None:
-    assert result.index.tolist() == expected.index.tolist()
-    assert result.isna().tolist() == expected.isna().tolist()
-    np.testing.assert_allclose(dfembed.to_numpy(result), dfembed.to_numpy(expected), atol=1e-5)
+from tests.engine.frames import WORDS, assert_same, random_frame
 
 
 @settings(max_examples=12, deadline=None, suppress_health_check=list(HealthCheck))
@@ -48,7 +27,7 @@ def _same(result: pd.Series, expected: pd.Series) -> None:
     shape=st.sampled_from(["plain", "repartition", "unknown", "empty-parts"]),
 )
 def test_dask_equals_pandas_for_any_partitioning(client, minilm_int8, n, parts, index_kind, shape):
-    df = _frame(n, index_kind, seed=n * 31 + parts)
+    df = random_frame(n, index_kind, seed=n * 31 + parts)
     expected = df.embed.text("body", model=minilm_int8)
     ddf = dd.from_pandas(df, npartitions=max(1, min(parts, max(n, 1))), sort=False)
     if shape == "repartition":
@@ -60,16 +39,16 @@ def test_dask_equals_pandas_for_any_partitioning(client, minilm_int8, n, parts, 
         ddf = ddf[ddf["other"] % 3 != 0]
         expected = expected[keep.to_numpy()]
     result = ddf.assign(vec=ddf.embed.text("body", model=minilm_int8)).compute()
-    _same(result["vec"], expected)
+    assert_same(result["vec"], expected)
     series_result = ddf["body"].embed.text(model=minilm_int8).compute()
-    _same(series_result, expected.rename("body"))
+    assert_same(series_result, expected.rename("body"))
 
 
 def test_threaded_scheduler_uses_process_cache(minilm_int8):
-    df = _frame(30, "string")
+    df = random_frame(30, "string")
     ddf = dd.from_pandas(df, npartitions=4, sort=False)
     result = ddf.embed.text("body", model=minilm_int8).compute(scheduler="threads")
-    _same(result, df.embed.text("body", model=minilm_int8))
+    assert_same(result, df.embed.text("body", model=minilm_int8))
 
 
 def _loads(client) -> dict:
@@ -77,7 +56,7 @@ def _loads(client) -> dict:
 
 
 def test_one_load_per_worker_and_per_model(client, minilm_int8, paraphrase_l3):
-    ddf = dd.from_pandas(_frame(80, "int"), npartitions=8)
+    ddf = dd.from_pandas(random_frame(80, "int"), npartitions=8)
     before = _loads(client)
     for _ in range(3):
         ddf.embed.text("body", model=minilm_int8, max_length=64).compute()
@@ -93,7 +72,7 @@ def test_one_load_per_worker_and_per_model(client, minilm_int8, paraphrase_l3):
 
 def test_fp16_sessions_on_workers(client, paraphrase_l3):
     """precision="fp16" travels in the spec: each worker converts and says so in devices()."""
-    df = _frame(24, "int")
+    df = random_frame(24, "int")
     options = {"model": paraphrase_l3, "session_options": {"precision": "fp16"}}
     result = dd.from_pandas(df, npartitions=3).embed.text("body", **options).compute()
     half = df.embed.text("body", **options)
@@ -113,7 +92,7 @@ def test_fp16_sessions_on_workers(client, paraphrase_l3):
 def test_task_names_and_metrics(client, minilm_int8):
     from distributed import get_task_stream
 
-    ddf = dd.from_pandas(_frame(40, "int"), npartitions=4)
+    ddf = dd.from_pandas(random_frame(40, "int"), npartitions=4)
     with get_task_stream(client) as stream:
         ddf.embed.text("body", model=minilm_int8).compute()
     prefixes = {str(t["key"][0] if isinstance(t["key"], tuple) else t["key"]) for t in stream.data}
@@ -146,7 +125,7 @@ def test_a_second_client_keeps_the_plugins_the_workers_run(client, minilm_int8):
 
     from dfembed.encoders.load import loaded_count
 
-    ddf = dd.from_pandas(_frame(20, "int"), npartitions=2)
+    ddf = dd.from_pandas(random_frame(20, "int"), npartitions=2)
     first = ddf.embed.text("body", model=minilm_int8).compute()
     loads, ranks = _loads(client), dfembed.devices(client)["local_rank"].to_dict()
     with warnings.catch_warnings(record=True) as caught, Client(client.scheduler.address) as other:
@@ -176,7 +155,7 @@ def test_failed_load_names_worker_and_model(client, minilm_int8, tmp_path):
     broken = tmp_path / "broken"
     shutil.copytree(minilm_int8, broken)
     (broken / "model.onnx").write_bytes(b"not an onnx file")
-    ddf = dd.from_pandas(_frame(10, "int"), npartitions=2)
+    ddf = dd.from_pandas(random_frame(10, "int"), npartitions=2)
     with pytest.raises(WorkerError, match=r"Worker .*tcp://127\.0\.0\.1.*broken"):
         ddf.embed.text("body", model=str(broken)).compute()
     # fixed in place: the next job loads it, and devices() no longer shows the old error
@@ -186,53 +165,17 @@ def test_failed_load_names_worker_and_model(client, minilm_int8, tmp_path):
     assert table.loc[table["model"].str.contains("broken"), "error"].isna().all()
 
 
-def test_as_completed_yields_every_partition(client, minilm_int8):
-    df = _frame(50, "string")
-    ddf = dd.from_pandas(df, npartitions=5, sort=False)
-    parts = dict(dfembed.as_completed(ddf.embed.text("body", model=minilm_int8), client))
-    assert sorted(parts) == list(range(5))
-    joined = pd.concat([parts[i] for i in range(5)])
-    _same(joined, df.embed.text("body", model=minilm_int8))
-
-
-def _slow_part(i: int) -> pd.Series:
-    import time
-
-    time.sleep(0.5)
-    return pd.Series([i], index=[i])
-
-
-def test_as_completed_stopped_early_cancels_the_rest(client):
-    ddf = dd.from_map(_slow_part, range(20), meta=pd.Series([], dtype="int64"))
-    stream = dfembed.as_completed(ddf, client)
-    number, part = next(stream)
-    assert part.index.tolist() == [number]
-    stream.close()  # what a break does once the iterator is dropped
-
-    def tasks(dask_scheduler=None) -> int:
-        return sum(key[0].startswith("_slow_part") for key in map(_key_tuple, dask_scheduler.tasks))
-
-    deadline = time.monotonic() + 2.0  # 18 partitions x 0.5 s / 2 workers would take 4.5 s
-    while client.run_on_scheduler(tasks) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert client.run_on_scheduler(tasks) == 0
-
-
-def _key_tuple(key) -> tuple:
-    return key if isinstance(key, tuple) else (str(key),)
-
-
 def test_progress_persists_and_matches(client, minilm_int8):
-    df = _frame(30, "int")
+    df = random_frame(30, "int")
     ddf = dd.from_pandas(df, npartitions=3)
     result = ddf.embed.text("body", model=minilm_int8, progress=True)
-    _same(result.compute(), df.embed.text("body", model=minilm_int8))
+    assert_same(result.compute(), df.embed.text("body", model=minilm_int8))
 
 
 def test_pandas_parallel_uses_the_active_client(client, minilm_int8):
-    df = _frame(50, "duplicate")
+    df = random_frame(50, "duplicate")
     result = df.embed.text("body", model=minilm_int8, parallel=2)
-    _same(result, df.embed.text("body", model=minilm_int8))
+    assert_same(result, df.embed.text("body", model=minilm_int8))
 
 
 def test_pandas_parallel_sends_rows_to_workers_not_through_the_graph(client, tmp_path):
@@ -247,19 +190,19 @@ def test_pandas_parallel_sends_rows_to_workers_not_through_the_graph(client, tmp
         warnings.simplefilter("always")
         result = df.embed.text("body", model=tiny, parallel=2, max_length=8)
     assert not [w for w in caught if "large graph" in str(w.message)]
-    _same(result, df.embed.text("body", model=tiny, max_length=8))
+    assert_same(result, df.embed.text("body", model=tiny, max_length=8))
 
 
 def test_pandas_parallel_balances_skewed_rows_and_keeps_order(client, minilm_int8):
     """Long texts first: partitions are cut by estimated tokens, results stay in row order."""
-    df = _frame(40, "string", seed=3)
+    df = random_frame(40, "string", seed=3)
     df.loc[df.index[:5], "body"] = [" ".join(WORDS * 12)] * 5
     series = df["body"]
     from distributed import get_task_stream
 
     with get_task_stream(client) as stream:
         result = series.embed.text(model=minilm_int8, parallel=2)
-    _same(result, series.embed.text(model=minilm_int8))
+    assert_same(result, series.embed.text(model=minilm_int8))
     embedded = [t for t in stream.data if "dfembed-text" in str(t["key"])]
     assert len(embedded) == 4  # 2 per worker (the cuts themselves: test_partitions.py)
 
@@ -278,7 +221,7 @@ def test_worker_killed_mid_job_gives_same_result(minilm_int8, tmp_path):
 
     from distributed import Client, LocalCluster
 
-    df = _frame(900, "string", seed=7)
+    df = random_frame(900, "string", seed=7)
     expected = df.embed.text("body", model=minilm_int8)
     with (
         LocalCluster(
@@ -299,4 +242,4 @@ def test_worker_killed_mid_job_gives_same_result(minilm_int8, tmp_path):
             time.sleep(0.05)
         assert not future.done(), "the job finished before the kill: make it longer"
         os.kill(pid, signal.SIGKILL)
-        _same(future.result(timeout=240), expected)
+        assert_same(future.result(timeout=240), expected)

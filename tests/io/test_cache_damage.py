@@ -102,34 +102,3 @@ def test_workers_opening_a_new_cache_file_together_wait_for_each_other(tmp_path)
             path = tmp_path / f"f{i}.sqlite"
             results = [pool.submit(open_together, path, barrier) for _ in range(4)]
             assert [r.result() for r in results] == [{}] * 4
-
-
-@pytest.mark.parametrize(
-    "kind, good, bad",
-    [
-        ("text", np.ones(4, np.float32), np.ones(5, np.float32)),
-        ("image", np.ones(4, np.float32), np.ones(4, np.float64)),
-        ("late_interaction", np.ones((3, 4), np.float32), np.ones((0, 4), np.float32)),
-        (
-            "sparse",
-            (np.array([2, 9], np.int32), np.ones(2, np.float32)),
-            (np.array([9, 2], np.int32), np.ones(2, np.float32)),
-        ),
-        ("rerank", np.array(0.5, np.float32), np.array(np.nan, np.float32)),
-    ],
-)
-def test_each_kind_has_a_layout_its_outputs_fit(kind, good, bad):
-    from dfembed.io.cache_checks import Layout
-
-    layout = Layout(kind, dim=4)
-    row = kind in ("text", "image", "rerank")
-    layout.check(*unpack(pack(good, row)))  # what the encoder gives passes
-    with pytest.raises(CacheError, match="damaged"):
-        layout.check(*unpack(pack(bad, row)))
-
-
-def test_a_kind_without_a_layout_is_refused():
-    from dfembed.io.cache_checks import Layout
-
-    with pytest.raises(ValueError, match="No cache layout"):
-        Layout("audio")

@@ -81,18 +81,6 @@ def test_every_mode_becomes_rgb(chelsea, mode):
         assert rgb.mode == "RGB" and rgb.size == chelsea.size
 
 
-def test_alpha_is_composited_on_white():
-    rgba = Image.new("RGBA", (2, 1))
-    rgba.putpixel((0, 0), (255, 0, 0, 0))  # fully transparent red
-    rgba.putpixel((1, 0), (255, 0, 0, 128))  # half transparent red
-    out = np.asarray(to_rgb(rgba))
-    np.testing.assert_array_equal(out[0, 0], [255, 255, 255])
-    np.testing.assert_array_equal(out[0, 1], [255, 127, 127])
-    palette = Image.new("P", (1, 1), 0)
-    palette.info["transparency"] = 0
-    np.testing.assert_array_equal(np.asarray(to_rgb(palette))[0, 0], [255, 255, 255])
-
-
 def test_an_rgb_transparency_colour_key_is_composited_on_white():
     """An RGB PNG's tRNS colour is transparent, as in transformers' ``convert_to_rgb``."""
     pixels = np.array([[[10, 20, 30], [200, 100, 50]]], dtype=np.uint8)
@@ -106,13 +94,6 @@ def test_an_rgb_transparency_colour_key_is_composited_on_white():
     for item in items:
         np.testing.assert_array_equal(_pixels(item), expected)
     assert items[1].image is not keyed  # a converted copy, not the cell
-
-
-def test_sixteen_bit_grayscale_is_scaled_not_clipped():
-    deep = Image.fromarray(np.array([[0, 32896, 65535]], dtype=np.uint16))
-    assert deep.mode.startswith("I;16")
-    out = np.asarray(to_rgb(deep))[0, :, 0]
-    np.testing.assert_array_equal(out, [0, 128, 255])
 
 
 def _rounded(values: np.ndarray) -> np.ndarray:

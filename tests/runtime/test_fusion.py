@@ -124,25 +124,6 @@ def test_graph_fusion_must_be_a_bool(minilm_fp32):
         check_settings({"graph_fusion": "yes"})
 
 
-def test_a_verified_hub_blob_is_named_by_its_hash_not_hashed_again(tmp_path, monkeypatch):
-    import hashlib
-
-    from dfembed.models import verify
-
-    data = b"onnx bytes"
-    digest = hashlib.sha256(data).hexdigest()
-    blobs = tmp_path / "blobs"
-    blobs.mkdir()
-    (blobs / digest).write_bytes(data)
-    link = tmp_path / "model.onnx"
-    link.symlink_to(blobs / digest)
-    monkeypatch.setenv("DFEMBED_VERIFIED_DIR", str(tmp_path / "verified"))
-    assert verify.content_sha256(link) == digest  # not verified yet: hashed
-    verify.verify_snapshot(tmp_path, [link])
-    monkeypatch.setattr(verify, "file_sha256", lambda path: pytest.fail("hashed again"))
-    assert verify.content_sha256(link) == digest
-
-
 def test_an_unwritable_fused_folder_runs_unfused_without_fusing(tmp_path, monkeypatch, caplog):
     import onnx
 
