@@ -13,8 +13,8 @@ from typing import Any, ClassVar
 import numpy as np
 
 from ..errors import ModelLoadError, TokenizerError
-from ..models.hub import ResolvedModel
 from ..models.registry import ABOUT_FIELDS, output_to_read
+from ..models.resolved import ResolvedModel
 from ..runtime.batching import DEFAULT_TOKEN_BUDGET, dedup, run_batched
 
 OnBatch = Callable[[int, int, float], None]
