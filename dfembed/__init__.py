@@ -8,8 +8,7 @@
 
 from __future__ import annotations
 
-from importlib.metadata import PackageNotFoundError, version
-
+from ._version import __version__  # noqa: F401 - dfembed.__version__, read in one place
 from .analytics import (
     NearDuplicates,
     SkippedRowsWarning,
@@ -38,11 +37,6 @@ from .models.registry import ModelInfo, list_models
 from .registration import register as _register
 from .scoring import maxsim
 from .spec import ModelSpec
-
-try:  # one place for the version: pyproject.toml, as installed
-    __version__ = version("dfembed")
-except PackageNotFoundError:  # a source tree on sys.path that was never installed
-    __version__ = "0+unknown"
 
 _register()
 

@@ -17,8 +17,8 @@ from . import inputs
 from .arguments import cache_argument, checked_options, described_folder, model_spec, text_width
 from .encoders.text import DenseOptions, TextOptions
 from .engine.task import EmbedTask
-from .models.hub import resolve
 from .models.info import ModelInfo
+from .models.resolve import resolve
 from .parameter_docs import shared_parameters
 from .runtime.batching import DEFAULT_TOKEN_BUDGET
 from .spec import CudaPolicy, ModelSpec

@@ -613,7 +613,7 @@ TEXT_TO_IMAGE = [
     import pandas as pd
 
     import dfembed
-    from dfembed.models.hub import resolve
+    from dfembed.models.resolve import resolve
     from tools.datasets import photos
 
     TEXT, IMAGE = "clip-ViT-B-32-text", "clip-ViT-B-32-vision"

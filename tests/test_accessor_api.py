@@ -13,7 +13,8 @@ import pandas as pd
 import pytest
 
 import dfembed
-from dfembed import accessors, registration
+from dfembed import _version, accessors, registration
+from dfembed.encoders import base as encoder_base
 
 
 def test_version_is_the_installed_metadata():
@@ -27,11 +28,18 @@ def test_version_of_an_uninstalled_source_tree_says_unknown(monkeypatch):
 
     monkeypatch.setattr(importlib.metadata, "version", missing)
     try:
+        importlib.reload(_version)  # the one module that reads it
         assert importlib.reload(dfembed).__version__ == "0+unknown"
     finally:
         monkeypatch.undo()
+        importlib.reload(_version)
         importlib.reload(dfembed)
     assert dfembed.__version__ == importlib.metadata.version("dfembed")
+
+
+def test_the_cache_namespace_holds_the_packages_version():
+    # the embedding cache reads the version from the same place as dfembed.__version__
+    assert encoder_base.__version__ == dfembed.__version__
 
 
 def test_registering_again_over_dfembeds_own_accessor_is_silent():

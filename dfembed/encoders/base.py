@@ -5,19 +5,18 @@ from __future__ import annotations
 import abc
 import hashlib
 import json
-from collections.abc import Callable, Hashable, Sequence
+from collections.abc import Hashable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
 
+from .._version import __version__
 from ..errors import ModelLoadError, TokenizerError
-from ..models.hub import ResolvedModel
 from ..models.registry import ABOUT_FIELDS, output_to_read
-from ..runtime.batching import DEFAULT_TOKEN_BUDGET, dedup, run_batched
-
-OnBatch = Callable[[int, int, float], None]
+from ..models.resolved import ResolvedModel
+from ..runtime.batching import DEFAULT_TOKEN_BUDGET, OnBatch, dedup, run_batched
 
 _ORT_INT_TYPES = {"tensor(int64)": np.int64, "tensor(int32)": np.int32}
 #: Options that change how outputs are computed, never what they are.
@@ -110,8 +109,6 @@ class Encoder(abc.ABC):
         how its path was spelled (``/x/m``, ``/x/m/``, ``./m``, a copy elsewhere), and the
         fingerprint of its files identifies it.
         """
-        from .. import __version__
-
         info = _without(asdict(self.info), ABOUT_FIELDS, _ADDED_INFO)
         if self.model.local:
             del info["name"]

@@ -10,23 +10,40 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
 from ..io.cache import digest, open_store, pack
 from ..io.cache_checks import Layout
-from .base import EncodeOptions, Encoder, OnBatch
+from ..runtime.batching import OnBatch
 
 #: Misses embedded (and stored) per chunk: large enough that batching by length still
 #: pays, small enough that a crash loses at most a minute or so of a CPU's work.
 CHUNK = 4096
 
 
+class CachingEncoder(Protocol):
+    """What the cache asks of an encoder (:class:`~dfembed.encoders.base.Encoder` has it all);
+    said here so this module, which the encoder calls, does not import it back."""
+
+    kind: str
+
+    def cache_namespace(self, options: Any) -> tuple[str, dict[str, Any]]: ...
+
+    def width(self, options: Any) -> int: ...
+
+    def cache_key(self, item: Any) -> bytes | None: ...
+
+    def encode_distinct(
+        self, items: Sequence[Any], options: Any, on_batch: OnBatch | None = None
+    ) -> np.ndarray: ...
+
+
 def encode_cached(
-    encoder: Encoder,
+    encoder: CachingEncoder,
     items: Sequence[Any],
-    options: EncodeOptions,
+    options: Any,
     on_batch: OnBatch | None,
     folder: Path,
 ) -> np.ndarray:

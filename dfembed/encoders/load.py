@@ -17,7 +17,7 @@ import time
 from collections import OrderedDict
 
 from ..errors import DfembedError, ModelLoadError, is_panic
-from ..models.hub import resolve
+from ..models.resolve import resolve
 from ..runtime.memory import release_free_memory
 from ..runtime.session import SessionOptions, create_session
 from ..spec import ModelSpec

@@ -20,7 +20,8 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import ModelLoadError
-from ..models.hub import PACKAGED_DATA, ResolvedModel
+from ..models.file_names import PACKAGED_DATA
+from ..models.resolved import ResolvedModel
 from .base import Encoder, Prepared
 from .text import TextOptions, TokenEncoder
 

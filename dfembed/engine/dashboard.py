@@ -15,27 +15,13 @@ from dataclasses import dataclass, field
 from distributed.diagnostics.plugin import SchedulerPlugin
 from distributed.metrics import time
 
+from .dashboard_page import COLUMNS, PLUGIN, add_page
 from .reports import TOPIC
 
 logger = logging.getLogger(__name__)
 
 #: Seconds of history behind the "rows/s" column.
 WINDOW = 60.0
-#: The table's columns, in order (the page's column titles are in :mod:`.dashboard_page`).
-COLUMNS = (
-    "host",
-    "worker",
-    "local_rank",
-    "device",
-    "provider",
-    "precision",
-    "model",
-    "rows",
-    "tokens",
-    "rows_per_s",
-    "load_seconds",
-    "error",
-)
 
 
 @dataclass
@@ -159,7 +145,7 @@ def _when(then: float | None, now: float) -> str:
 class DashboardPlugin(SchedulerPlugin):
     """Keeps the session board on the scheduler and serves it as the ``/dfembed`` page."""
 
-    name = "dfembed-dashboard"
+    name = PLUGIN
     #: a second client registering it keeps the running board (and its history)
     idempotent = True
 
@@ -175,8 +161,6 @@ class DashboardPlugin(SchedulerPlugin):
             if isinstance(msg, dict):
                 self.board.record(when, msg)
         try:
-            from .dashboard_page import add_page
-
             add_page(scheduler)
         except Exception:  # no dashboard (or a Dask whose dashboard changed): data still kept
             logger.warning("dfembed could not add its page to the dashboard", exc_info=True)

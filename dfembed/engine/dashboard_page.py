@@ -11,10 +11,26 @@ name joins the ``pages`` list that template draws as the dashboard's menu.
 
 from __future__ import annotations
 
-from .dashboard import COLUMNS, DashboardPlugin
-
 #: The page's path under the dashboard (``http://scheduler:8787/dfembed``).
 PAGE = "dfembed"
+#: The scheduler plugin whose board the page shows (:class:`.dashboard.DashboardPlugin`),
+#: looked up by name on every refresh. Said here, not imported: that plugin adds this page.
+PLUGIN = "dfembed-dashboard"
+#: The board's columns, in order, as :meth:`.dashboard.SessionBoard.table` fills them.
+COLUMNS = (
+    "host",
+    "worker",
+    "local_rank",
+    "device",
+    "provider",
+    "precision",
+    "model",
+    "rows",
+    "tokens",
+    "rows_per_s",
+    "load_seconds",
+    "error",
+)
 #: Milliseconds between two reads of the board by an open page.
 INTERVAL_MS = 1000
 
@@ -105,7 +121,7 @@ class SessionsTable:
         self.root = column(self.summary, table, sizing_mode="stretch_width")
 
     def update(self) -> None:
-        plugin = self.scheduler.plugins.get(DashboardPlugin.name)
+        plugin = self.scheduler.plugins.get(PLUGIN)
         data = plugin.table() if plugin is not None else {c: [] for c in COLUMNS}
         sessions, hosts = len(data["host"]), len(set(data["host"]))
         text = (

@@ -8,8 +8,8 @@ import pandas as pd
 
 from ..errors import ModelNotFoundError
 from ..models.describe import describe
-from ..models.hub import resolve
 from ..models.registry import SIZED_KINDS, ModelInfo
+from ..models.resolve import resolve
 from ..runtime.memory import release_free_memory
 from ..spec import ModelSpec
 from .cluster import active_client, client_for

@@ -2,14 +2,15 @@
 
 A process that builds a lazy result but does not run the model (a Dask client) needs the
 model's kind checked and the width of its vectors (the column's dtype), not a 1 GB graph.
-:func:`describe` finds them the way :func:`~dfembed.models.hub.resolve` would, from less:
+:func:`describe` finds them the way :func:`~dfembed.models.resolve.resolve` would, from less:
 
 * a registry name: its row (no network at all);
 * a local folder: as ``resolve`` reads it (nothing to download; its graph is read only where
   no JSON file states the width);
 * a hub repository: only the small JSON files that can state the width or the prompts
-  (:data:`WIDTH_FILES`), read exactly as ``resolve`` reads them in the full snapshot, so
-  the width and prompts found are the ones the model's runners will find.
+  (:data:`~dfembed.models.file_names.WIDTH_FILES`), read exactly as ``resolve`` reads them
+  in the full snapshot, so the width and prompts found are the ones the model's runners
+  will find.
 
 A text call's ``dim=`` narrows that width (the accessor checks it against this one and
 declares the cut width). Where none of them states the width, the result says ``dim=0`` and
@@ -21,20 +22,11 @@ from __future__ import annotations
 
 from ..spec import ModelSpec
 from .descriptor import info_from_folder
-from .hub import download, resolve
-from .names import check_kind, local_folder, registry_entry
-from .registry import DESCRIPTOR, PROMPTS_FILE, SIZED_KINDS, ModelInfo
-
-#: The files a hub repository's width (and prompts, checked when a call is made) may come
-#: from: those :func:`info_from_folder` reads.
-WIDTH_FILES = (
-    DESCRIPTOR,
-    "modules.json",
-    "1_Pooling/config.json",
-    "sentence_bert_config.json",
-    "config.json",
-    PROMPTS_FILE,
-)
+from .file_names import WIDTH_FILES
+from .hub import download
+from .info import SIZED_KINDS, ModelInfo
+from .names import check_kind
+from .resolve import locate, resolve
 
 
 def describe(spec: ModelSpec) -> ModelInfo:
@@ -50,14 +42,13 @@ def describe(spec: ModelSpec) -> ModelInfo:
     ModelLoadError
         The model is of another kind, or its ``dfembed.json`` is invalid.
     """
-    if local_folder(spec) is not None:
+    source = locate(spec)  # resolve's step 1
+    if source.local:
         return resolve(spec).info  # nothing to download: local files, as runners read them
-    known = registry_entry(spec)
+    known = source.known
     if known is not None and (known.dim or known.kind not in SIZED_KINDS or not known.repo):
         return known
-    base = known or ModelInfo(name=spec.model, kind=spec.kind)
-    repo = (known and known.repo) or spec.model
-    folder = download(repo, spec.revision, spec, list(WIDTH_FILES))
-    info = info_from_folder(folder, base)
+    folder = download(source.repo, spec.revision, spec, list(WIDTH_FILES))
+    info = info_from_folder(folder, known or ModelInfo(name=spec.model, kind=spec.kind))
     check_kind(info, spec)
     return info

@@ -18,10 +18,10 @@ from pathlib import Path
 from typing import Any, get_args, get_type_hints
 
 from ..errors import ModelLoadError
-from ..runtime.graphs import output_shapes
 from .files import confined_file, read_json, relative_name
 from .folder_files import from_model_files, read_object, with_prompts
 from .info import ABOUT_FIELDS, DESCRIPTOR, KINDS, POOLINGS, SIZED_KINDS, ModelInfo, output_to_read
+from .onnx_graph import output_shapes
 from .prompts import warn_unconfigured_card_prompts
 
 #: Least value of the whole-number fields of a model description.
@@ -96,7 +96,7 @@ def with_graph_width(info: ModelInfo, graph: Path) -> ModelInfo:
 
     The width is the last dimension of the output the encoder reads, when the graph states
     it as a number. Kinds without fixed-width vectors (sparse, rerank) need none, and the
-    graph is read only when needed (and once per process: see :mod:`dfembed.runtime.graphs`).
+    graph is read only when needed (and once per process: see :mod:`dfembed.models.onnx_graph`).
 
     Raises
     ------

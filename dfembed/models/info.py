@@ -9,16 +9,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-#: Files other than the ONNX graph that a text model may need; only these are downloaded.
-TOKENIZER_FILES = (
-    "tokenizer.json",
-    "tokenizer_config.json",
-    "special_tokens_map.json",
-    "config.json",
+from .file_names import (  # noqa: F401 - the file names, imported from here elsewhere
+    DESCRIPTOR,
+    PROMPTS_FILE,
+    TOKENIZER_FILES,
+    described_files,
 )
-DESCRIPTOR = "dfembed.json"
-#: sentence-transformers' file naming a model's prompts (and its default prompt).
-PROMPTS_FILE = "config_sentence_transformers.json"
+
 #: The kinds of model dfembed runs: one ``df.embed.<kind>`` method (and encoder) each.
 KINDS = ("text", "sparse", "late_interaction", "image", "rerank")
 #: The ``pooling`` values each kind runs. Late interaction and rerank read per-token
@@ -110,17 +107,14 @@ class ModelInfo:
     run_here: bool = False
 
     def files(self) -> list[str]:
-        """The repository files this model needs, as known before its graph is read.
+        """The repository files this model needs, as known before its graph is read
+        (:func:`~dfembed.models.file_names.described_files`).
 
         The graph may name other external weight files (``model.onnx.data``, ...):
-        :meth:`dfembed.models.hub.ResolvedModel.files` adds them. Nothing else is ever
+        :meth:`dfembed.models.resolved.ResolvedModel.files` adds them. Nothing else is ever
         downloaded.
         """
-        graph = [self.onnx_file, self.onnx_file + "_data"] if self.onnx_file else []
-        needed = [*graph, *TOKENIZER_FILES, DESCRIPTOR]
-        if self.kind == "image":
-            needed.append("preprocessor_config.json")
-        return needed
+        return described_files(self.onnx_file, self.kind)
 
 
 def output_to_read(info: ModelInfo, outputs: Sequence[str]) -> str:

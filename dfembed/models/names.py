@@ -1,6 +1,6 @@
 """What a model name names: a local folder, a registry entry or a hub repository.
 
-Shared by :func:`~dfembed.models.hub.resolve` (which fetches the model) and
+Shared by :func:`~dfembed.models.resolve.resolve` (which fetches the model) and
 :func:`~dfembed.models.describe.describe` (which only reads what it is), so both accept and
 refuse the same names with the same errors.
 """

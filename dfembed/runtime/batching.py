@@ -60,12 +60,16 @@ def plan_batches(
     return batches
 
 
+#: ``on_batch(rows, tokens, seconds)``: told after each batch (progress bars, metrics).
+OnBatch = Callable[[int, int, float], None]
+
+
 def run_batched(
     lengths: np.ndarray,
     run: Callable[[np.ndarray], Sequence | np.ndarray],
     token_budget: int = DEFAULT_TOKEN_BUDGET,
     max_batch: int | None = DEFAULT_MAX_BATCH,
-    on_batch: Callable[[int, int, float], None] | None = None,
+    on_batch: OnBatch | None = None,
 ) -> np.ndarray:
     """Call ``run(positions)`` per batch and put its outputs back in input order.
 

@@ -18,8 +18,9 @@ from tokenizers import Tokenizer
 import dfembed
 from dfembed import ModelLoadError, ModelSpec
 from dfembed.encoders.sparse import SparseOptions, bm25_weights, term_id, words
-from dfembed.models.hub import PACKAGED_DATA, resolve
+from dfembed.models.file_names import PACKAGED_DATA
 from dfembed.models.registry import list_models, lookup
+from dfembed.models.resolve import resolve
 from tools.datasets import news_articles, rotten_tomatoes, sms_spam
 
 VOCAB = 30522

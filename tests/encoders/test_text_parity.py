@@ -109,7 +109,7 @@ def test_batches_do_not_change_last_token_vectors(built):
 
 
 def test_a_decoder_folder_reads_as_last_token_with_its_prompts(built):
-    info = dfembed.models.hub.resolve(dfembed.ModelSpec(built["qwen3"])).info
+    info = dfembed.models.resolve.resolve(dfembed.ModelSpec(built["qwen3"])).info
     assert info.pooling == "last" and info.dim == 32
     assert info.query_prefix == parity_models.QWEN_QUERY and info.document_prefix == ""
 
@@ -133,7 +133,7 @@ def test_clip_text_is_transformers_projected_output(built):
 
 
 def test_a_clip_text_folder_reads_its_projection_and_77_tokens(built):
-    info = dfembed.models.hub.resolve(dfembed.ModelSpec(built["clip"])).info
+    info = dfembed.models.resolve.resolve(dfembed.ModelSpec(built["clip"])).info
     assert (info.output_name, info.pooling, info.max_length, info.dim) == (
         "text_embeds", "none", 77, 12,
     )  # fmt: skip

@@ -24,7 +24,7 @@ import pytest
 
 from dfembed import ModelLoadError, ModelNotFoundError, ModelSpec
 from dfembed.encoders import load
-from dfembed.models.hub import resolve
+from dfembed.models.resolve import resolve
 from tests import hub_server
 from tests.hub_server import HubServer
 from tests.tiny_models import build_tiny_text_model

@@ -22,10 +22,11 @@ import pytest
 
 import dfembed
 from dfembed import ModelSpec
-from dfembed.models.hub import download, resolve
+from dfembed.models.hub import download
 from dfembed.models.info import PROMPTS_FILE
 from dfembed.models.prompts import prompt_fields
 from dfembed.models.registry import list_models, lookup
+from dfembed.models.resolve import resolve
 
 pytestmark = pytest.mark.hub
 

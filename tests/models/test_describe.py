@@ -13,7 +13,7 @@ import pytest
 
 from dfembed import ModelLoadError, ModelNotFoundError, ModelSpec
 from dfembed.models.describe import WIDTH_FILES, describe
-from dfembed.models.hub import resolve
+from dfembed.models.resolve import resolve
 from tests import hub_server
 from tests.hub_server import HubServer, set_offline
 from tests.tiny_models import build_tiny_text_model

@@ -17,8 +17,8 @@ import pytest
 
 from dfembed import ModelLoadError, ModelSpec
 from dfembed.models.descriptor import NOTE_KEYS, info_from_folder
-from dfembed.models.hub import resolve
 from dfembed.models.registry import DESCRIPTOR, KINDS, POOLINGS, ModelInfo, list_models, lookup
+from dfembed.models.resolve import resolve
 
 TEXT = ModelInfo(name="folder")
 

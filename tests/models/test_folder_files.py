@@ -15,8 +15,8 @@ import pytest
 
 from dfembed import ModelLoadError, ModelSpec
 from dfembed.models.folder_files import POOLING_FILE, from_model_files
-from dfembed.models.hub import resolve
 from dfembed.models.registry import ModelInfo, output_to_read
+from dfembed.models.resolve import resolve
 from tests.tiny_models import build_tiny_text_model
 
 BASE = ModelInfo(name="folder")

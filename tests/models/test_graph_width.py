@@ -20,10 +20,10 @@ import dfembed
 from dfembed import ModelLoadError, ModelSpec
 from dfembed.columns import dense_type
 from dfembed.encoders import load
+from dfembed.models import onnx_graph
 from dfembed.models.descriptor import with_graph_width
-from dfembed.models.hub import resolve
 from dfembed.models.registry import ModelInfo
-from dfembed.runtime import graphs
+from dfembed.models.resolve import resolve
 from tests.tiny_models import bare_folder, build_tiny_text_model
 
 
@@ -95,9 +95,9 @@ def test_a_missing_output_name_is_named(tmp_path):
 def test_the_graph_is_parsed_once_for_weights_and_width(tmp_path, monkeypatch):
     path = _graph(tmp_path / "g.onnx", {"y": ["batch", 4]})
     calls = []
-    read = graphs.read_graph
-    monkeypatch.setattr(graphs, "read_graph", lambda p: calls.append(p) or read(p))
-    assert graphs.external_data_files(path) == []
+    read = onnx_graph.read_graph
+    monkeypatch.setattr(onnx_graph, "read_graph", lambda p: calls.append(p) or read(p))
+    assert onnx_graph.external_data_files(path) == []
     assert with_graph_width(ModelInfo(name="m"), path).dim == 4
-    assert graphs.output_shapes(path) == {"y": (None, 4)}
+    assert onnx_graph.output_shapes(path) == {"y": (None, 4)}
     assert len(calls) == 1

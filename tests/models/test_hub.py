@@ -16,7 +16,7 @@ import dfembed
 from dfembed import ModelInfo, ModelLoadError, ModelNotFoundError, ModelSpec
 from dfembed.encoders import load
 from dfembed.models import registry
-from dfembed.models.hub import resolve
+from dfembed.models.resolve import resolve
 from tests import hub_server
 from tests.hub_server import HubServer, git_blob_sha1, no_retry_wait, set_offline
 from tests.tiny_models import build_tiny_text_model

@@ -14,7 +14,7 @@ from dfembed import ModelNotFoundError, ModelSpec
 from dfembed.encoders import load
 from dfembed.encoders.text import TextOptions
 from dfembed.errors import ModelLoadError
-from dfembed.models.hub import resolve
+from dfembed.models.resolve import resolve
 from tests import hub_server
 from tests.hub_server import HubServer
 from tests.tiny_models import build_tiny_text_model

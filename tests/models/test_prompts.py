@@ -18,8 +18,8 @@ import dfembed
 from dfembed import ModelLoadError, ModelSpec
 from dfembed.models import prompts
 from dfembed.models.describe import describe
-from dfembed.models.hub import resolve
 from dfembed.models.registry import PROMPTS_FILE, lookup
+from dfembed.models.resolve import resolve
 from tests import hub_server
 from tests.hub_server import HubServer
 from tests.tiny_models import build_tiny_text_model

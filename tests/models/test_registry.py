@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import json
-
 import pytest
 
 import dfembed
-from dfembed import ModelLoadError, ModelNotFoundError, ModelSpec
-from dfembed.models.hub import resolve
+from dfembed import ModelSpec
 
 
 def test_list_models_has_the_required_text_models():
@@ -32,38 +29,6 @@ def test_spec_key_is_stable_and_distinguishes_fields():
     assert a.key() == ModelSpec("m", device_ids=(0, 1)).key()
     assert a.key() != ModelSpec("m", device_ids=(1, 0)).key()
     assert a.key() != ModelSpec("m", kind="sparse", device_ids=(0, 1)).key()
-
-
-def test_unknown_name_is_a_clear_error():
-    with pytest.raises(ModelNotFoundError, match="list_models"):
-        resolve(ModelSpec("no-such-model"))
-
-
-def test_local_folder_descriptor_overrides_and_bad_json(tmp_path, minilm_int8):
-    model = resolve(ModelSpec(minilm_int8))
-    assert model.info.dim == 384 and model.info.pooling == "mean"
-    (tmp_path / "model.onnx").write_bytes(b"")
-    (tmp_path / "dfembed.json").write_text("{not json")
-    with pytest.raises(ModelLoadError, match="not valid JSON"):
-        resolve(ModelSpec(str(tmp_path)))
-
-
-def test_folder_without_onnx_names_what_it_has(tmp_path):
-    (tmp_path / "onnx").mkdir()
-    (tmp_path / "onnx" / "model_quantized.onnx").write_bytes(b"")
-    with pytest.raises(ModelNotFoundError, match="model_quantized.onnx"):
-        resolve(ModelSpec(str(tmp_path)))
-
-
-def test_kind_mismatch_is_explained(tmp_path, minilm_int8):
-    import shutil
-
-    folder = tmp_path / "m"
-    shutil.copytree(minilm_int8, folder)
-    desc = json.loads((folder / "dfembed.json").read_text())
-    (folder / "dfembed.json").write_text(json.dumps({**desc, "kind": "image"}))
-    with pytest.raises(ModelLoadError, match="of kind 'image'"):
-        resolve(ModelSpec(str(folder)))
 
 
 def test_list_models_of_an_unknown_kind_names_the_kinds():
