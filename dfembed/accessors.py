@@ -15,7 +15,8 @@ import pandas as pd
 
 from . import inputs
 from .arguments import cache_argument, checked_options, described_folder, model_spec, text_width
-from .encoders.text import DenseOptions, TextOptions
+from .encoders.text import DenseOptions
+from .encoders.token_encoder import TextOptions
 from .engine.task import EmbedTask
 from .models.hub import resolve
 from .models.info import ModelInfo

@@ -26,7 +26,7 @@ from ..io.images import (
 from ..models.files import read_json
 from .base import EncodeOptions, Encoder, Prepared
 from .image_processor import ImageProcessor
-from .text import l2_normalize, pool
+from .pooling import l2_normalize, pool
 
 #: Images per model run when ``batch_size=None``.
 DEFAULT_IMAGE_BATCH = 32

@@ -29,7 +29,8 @@ import numpy as np
 
 from ..errors import ModelLoadError
 from .base import Prepared
-from .text import TextOptions, TokenEncoder, l2_normalize
+from .pooling import l2_normalize
+from .token_encoder import TextOptions, TokenEncoder
 from .tokens import TokenRows, feed
 
 #: ColBERT's marker tokens in the BERT vocabulary, used when the model names none.

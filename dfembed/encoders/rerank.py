@@ -22,7 +22,7 @@ import numpy as np
 
 from ..errors import ModelLoadError
 from .base import EncodeOptions, Prepared
-from .text import TokenEncoder
+from .token_encoder import TokenEncoder
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,7 @@ import numpy as np
 from ..errors import ModelLoadError
 from ..models.hub import PACKAGED_DATA, ResolvedModel
 from .base import Encoder, Prepared
-from .text import TextOptions, TokenEncoder
+from .token_encoder import TextOptions, TokenEncoder
 
 
 @dataclass(frozen=True)
