@@ -42,7 +42,7 @@ STAGES = (
     ("onnxruntime", "InferenceSession.run", "ONNX Runtime session.run"),
     ("dfembed.encoders.text", "pool", "mean pooling"),
     ("dfembed.encoders.text", "l2_normalize", "L2 normalize"),
-    ("dfembed.engine.task", "columns.dense", "Arrow column (columns.dense)"),
+    ("dfembed.encoders.kind", "columns.dense", "Arrow column (columns.dense)"),
 )
 
 

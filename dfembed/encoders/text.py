@@ -8,6 +8,7 @@ import numpy as np
 
 from ..errors import ModelLoadError
 from .base import EncodeOptions, Prepared
+from .kind import DENSE, Kind, register
 from .pooling import l2_normalize, pool
 from .token_encoder import TextOptions, TokenEncoder
 
@@ -34,7 +35,6 @@ class TextEncoder(TokenEncoder):
     """Dense sentence embeddings, one fixed-width float32 vector per text."""
 
     kind = "text"
-    options_type = DenseOptions
 
     def run(self, prepared: Prepared, positions: np.ndarray, options: TextOptions) -> np.ndarray:
         inputs, mask = self.feed(prepared, positions)
@@ -45,11 +45,7 @@ class TextEncoder(TokenEncoder):
                 f'{self.output_name()!r} with pooling "none": name its pooled output in '
                 'dfembed.json ("output_name"), or set "pooling" to how the model pools.'
             )
-        if self.info.dim and vectors.shape[-1] != self.info.dim:  # else Dask's meta is wrong
-            raise ModelLoadError(
-                f"{self.model.folder} gives {vectors.shape[-1]}-wide vectors, not the "
-                f'{self.info.dim} its description says: fix "dim" in its dfembed.json.'
-            )
+        self.check_width(vectors.shape[-1])
         cut = getattr(options, "dim", None)
         if cut:  # Matryoshka: the first values, then normalized (as truncate_dim does)
             vectors = vectors[:, :cut]
@@ -57,9 +53,18 @@ class TextEncoder(TokenEncoder):
             vectors = l2_normalize(vectors)
         return np.ascontiguousarray(vectors, dtype=np.float32)
 
-    @property
-    def dim(self) -> int:
-        return self.info.dim
-
     def width(self, options: EncodeOptions) -> int:
         return getattr(options, "dim", None) or self.info.dim
+
+
+KIND = register(
+    Kind(
+        name="text",
+        options=DenseOptions,
+        encoders={pooling: TextEncoder for pooling in ("mean", "cls", "last", "none")},
+        column=DENSE,
+        default_model="all-MiniLM-L6-v2",
+        # [CLS] text [SEP]: below it, 0 would read as "the model's limit", 1 as no truncation
+        min_max_length=3,
+    )
+)

@@ -41,8 +41,6 @@ class TextOptions(EncodeOptions):
 class TokenEncoder(Encoder):
     """Base of encoders whose inputs are texts: owns the tokenizer and the prompts."""
 
-    options_type = TextOptions
-
     def __init__(self, model, session):
         super().__init__(model, session)
         self.tokenizer = TextTokenizer(model.file("tokenizer.json"), self.info.max_length)
