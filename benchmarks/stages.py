@@ -34,15 +34,15 @@ STAGES = (
     ("dfembed.inputs", "texts", "read + check column (inputs.texts)"),
     ("dfembed.encoders.base", "dedup", "dedup (hash)"),
     ("dfembed.encoders.tokens", "TextTokenizer.encode", "tokenizers encode_batch -> token rows"),
-    ("dfembed.encoders.text", "TokenEncoder.tokenize", "tokenize: lengths, prefixes"),
+    ("dfembed.encoders.token_encoder", "TokenEncoder.tokenize", "tokenize: lengths, prefixes"),
     ("dfembed.encoders.base", "run_batched", "batching loop, scatter back"),
     ("dfembed.runtime.batching", "plan_batches", "sort + plan batches"),
-    ("dfembed.encoders.text", "TokenEncoder.feed", "pad batch (feed)"),
+    ("dfembed.encoders.token_encoder", "TokenEncoder.feed", "pad batch (feed)"),
     ("dfembed.encoders.base", "Encoder.run_model", "run_model: casts"),
     ("onnxruntime", "InferenceSession.run", "ONNX Runtime session.run"),
     ("dfembed.encoders.text", "pool", "mean pooling"),
     ("dfembed.encoders.text", "l2_normalize", "L2 normalize"),
-    ("dfembed.engine.task", "columns.dense", "Arrow column (columns.dense)"),
+    ("dfembed.encoders.kind", "columns.dense", "Arrow column (columns.dense)"),
 )
 
 

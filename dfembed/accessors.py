@@ -15,7 +15,8 @@ import pandas as pd
 
 from . import inputs
 from .arguments import cache_argument, checked_options, described_folder, model_spec, text_width
-from .encoders.text import DenseOptions, TextOptions
+from .encoders.kinds import KINDS
+from .encoders.text import DenseOptions
 from .engine.task import EmbedTask
 from .models.info import ModelInfo
 from .models.resolve import resolve
@@ -23,11 +24,13 @@ from .parameter_docs import shared_parameters
 from .runtime.batching import DEFAULT_TOKEN_BUDGET
 from .spec import CudaPolicy, ModelSpec
 
-DEFAULT_TEXT_MODEL = "all-MiniLM-L6-v2"
-DEFAULT_SPARSE_MODEL = "prithivida/Splade_PP_en_v1"
-DEFAULT_LATE_MODEL = "colbert-ir/colbertv2.0"
-DEFAULT_IMAGE_MODEL = "Qdrant/clip-ViT-B-32-vision"
-DEFAULT_RERANK_MODEL = "Xenova/ms-marco-MiniLM-L-6-v2"
+#: The kind each method runs (one method per kind), and its default model.
+TEXT, SPARSE, LATE_INTERACTION, IMAGE, RERANK = KINDS.values()
+DEFAULT_TEXT_MODEL = TEXT.default_model
+DEFAULT_SPARSE_MODEL = SPARSE.default_model
+DEFAULT_LATE_MODEL = LATE_INTERACTION.default_model
+DEFAULT_IMAGE_MODEL = IMAGE.default_model
+DEFAULT_RERANK_MODEL = RERANK.default_model
 
 
 class _EmbedAccessor:
@@ -145,9 +148,9 @@ class _EmbedAccessor:
         A Series (pandas) or lazy Series (Dask) with exactly the input's index, of dtype
         ``pd.ArrowDtype(pa.list_(pa.float32(), dim))``; missing inputs give null rows.
         """
-        spec = model_spec("text", model, revision, cuda, device_ids, device_id, threads,
+        spec = model_spec(TEXT.name, model, revision, cuda, device_ids, device_id, threads,
                            cache_dir, local_files_only, session_options)  # fmt: skip
-        options = DenseOptions(
+        options = TEXT.options(
             batch_size=batch_size,
             token_budget=token_budget,
             dedup=dedup,
@@ -209,11 +212,9 @@ class _EmbedAccessor:
         A Series (pandas) or lazy Series (Dask) with exactly the input's index, of dtype
         ``struct<indices: list<int32>, values: list<float32>>``; missing inputs give nulls.
         """
-        from .encoders.sparse import SparseOptions
-
-        spec = model_spec("sparse", model, revision, cuda, device_ids, device_id, threads,
+        spec = model_spec(SPARSE.name, model, revision, cuda, device_ids, device_id, threads,
                            cache_dir, local_files_only, session_options)  # fmt: skip
-        options = SparseOptions(
+        options = SPARSE.options(
             batch_size=batch_size,
             token_budget=token_budget,
             dedup=dedup,
@@ -267,9 +268,9 @@ class _EmbedAccessor:
         A Series (pandas) or lazy Series (Dask) with exactly the input's index, one
         ``list<list<float32>>`` matrix per row; missing inputs give null rows.
         """
-        spec = model_spec("late_interaction", model, revision, cuda, device_ids, device_id,
+        spec = model_spec(LATE_INTERACTION.name, model, revision, cuda, device_ids, device_id,
                            threads, cache_dir, local_files_only, session_options)  # fmt: skip
-        options = TextOptions(
+        options = LATE_INTERACTION.options(
             batch_size=batch_size,
             token_budget=token_budget,
             dedup=dedup,
@@ -318,13 +319,11 @@ class _EmbedAccessor:
         A Series (pandas) or lazy Series (Dask) with exactly the input's index, of dtype
         ``pd.ArrowDtype(pa.list_(pa.float32(), dim))``; missing inputs give null rows.
         """
-        from .encoders.image import ImageOptions
-
         if on_error not in ("raise", "null"):
             raise ValueError('on_error must be "raise" or "null"')
-        spec = model_spec("image", model, revision, cuda, device_ids, device_id, threads,
+        spec = model_spec(IMAGE.name, model, revision, cuda, device_ids, device_id, threads,
                            cache_dir, local_files_only, session_options)  # fmt: skip
-        options = ImageOptions(batch_size=batch_size, dedup=dedup, normalize=normalize)
+        options = IMAGE.options(batch_size=batch_size, dedup=dedup, normalize=normalize)
         task = self._task(spec, options, column, name, on_error=on_error, cache=cache)
         return self._run(task, progress, parallel)
 
@@ -384,12 +383,10 @@ class _EmbedAccessor:
         A float32 Series (pandas) or lazy Series (Dask) with exactly the input's index;
         NaN where the text or its query is missing. Higher is more relevant.
         """
-        from .encoders.rerank import RerankOptions
-
         column, query = self._rerank_inputs(column, args, query, query_column)
-        spec = model_spec("rerank", model, revision, cuda, device_ids, device_id, threads,
+        spec = model_spec(RERANK.name, model, revision, cuda, device_ids, device_id, threads,
                            cache_dir, local_files_only, session_options)  # fmt: skip
-        options = RerankOptions(
+        options = RERANK.options(
             batch_size=batch_size,
             token_budget=token_budget,
             dedup=dedup,

@@ -15,6 +15,7 @@ from collections.abc import Mapping
 import numpy as np
 
 from .encoders.base import EncodeOptions
+from .encoders.kinds import kind_of
 from .encoders.text import DenseOptions
 from .errors import ModelNotFoundError
 from .io.cache import cache_folder
@@ -39,12 +40,13 @@ def cache_argument(cache: object) -> str | bool | None:
 
 def checked_options(kind: str, options: EncodeOptions) -> EncodeOptions:
     """``options`` with their counts checked now (not on a worker) and made plain ints."""
+    record = kind_of(kind)
     changes = {
         "batch_size": check_count(options.batch_size, "batch_size", 1, none="the default"),
         "token_budget": check_count(options.token_budget, "token_budget", 1),
     }
-    if hasattr(options, "max_length"):
-        changes["max_length"] = check_max_length(options.max_length, kind)
+    if record.min_max_length is not None:
+        changes["max_length"] = check_max_length(options.max_length, kind, record.min_max_length)
     normalize = getattr(options, "normalize", None)
     if normalize is not None and not isinstance(normalize, (bool, np.bool_)):
         raise TypeError(

@@ -17,8 +17,12 @@ import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from .encoders.kinds import KINDS
 from .errors import DfembedError
-from .spec import MIN_MAX_LENGTH, check_count, check_device_ids
+from .spec import check_count, check_device_ids
+
+#: The kind the ``text`` command runs.
+TEXT = KINDS["text"]
 
 
 def _count(minimum: int) -> Callable[[str], int]:
@@ -72,7 +76,7 @@ def build_parser() -> argparse.ArgumentParser:
     description = __doc__.splitlines()[0].replace("``", "")  # plain text in --help
     parser = argparse.ArgumentParser(prog="dfembed", description=description)
     sub = parser.add_subparsers(dest="command", required=True)
-    text = sub.add_parser("text", help="dense text embeddings of one column")
+    text = sub.add_parser(TEXT.name, help="dense text embeddings of one column")
     text.add_argument("input", help="a .parquet, .csv or .jsonl file (or parquet folder)")
     text.add_argument("--column", required=True, help="the column to embed")
     text.add_argument(
@@ -96,12 +100,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     text.add_argument(
         "--model",
-        default="all-MiniLM-L6-v2",
+        default=TEXT.default_model,
         help="registry name, hub repository id or local folder",
     )
     text.add_argument("--revision", default=None)
     text.add_argument("--vector-column", default="embedding", help="name of the output column")
-    text.add_argument("--max-length", type=_count(MIN_MAX_LENGTH["text"]), default=None)
+    text.add_argument("--max-length", type=_count(TEXT.min_max_length), default=None)
     text.add_argument("--batch-size", type=_count(1), default=None)
     text.add_argument("--query", action="store_true", help="embed as search queries")
     text.add_argument("--cuda", choices=["false", "true", "auto"], default="false")
@@ -253,7 +257,7 @@ def _run_text(args) -> tuple[int, float, str]:
             slots = sum(client.nthreads().values())  # at least two partitions per thread
             frame = readers.read_dask(args.input, min_partitions=2 * max(1, slots), options=options)
             frame = frame.assign(**{args.vector_column: frame.embed.text(args.column, **kwargs)})
-            with span("dfembed", "text"), warnings.catch_warnings():
+            with span("dfembed", TEXT.name), warnings.catch_warnings():
                 # to_parquet builds its graph inside the span, and dask-expr warns (once per
                 # process) that it ignores annotations on graph building; the span still
                 # groups the compute, which distributed tags when the graph is submitted

@@ -10,14 +10,15 @@ from collections.abc import Iterator
 import numpy as np
 
 from .encoders.base import OnBatch
-from .engine.partitions import ROW_COST_TOKENS
+from .encoders.costs import ROW_COST_TOKENS
+from .encoders.kinds import kind_of
 
 
 @contextlib.contextmanager
 def work_bar(costs: np.ndarray, kind: str, enabled: bool) -> Iterator[OnBatch]:
     """A tqdm bar counting estimated work; yields the ``on_batch`` callback that moves it.
 
-    Text kinds count tokens: ``costs`` is each row's estimate (see
+    Text kinds count tokens (their record's ``unit``): ``costs`` is each row's estimate (see
     :func:`~dfembed.engine.partitions.row_costs`) and each batch moves the bar by its real
     tokens plus the rows' fixed overhead, so the first ETA is about right even though the
     longest texts run first (counting rows, the demo's bar began at "51:31 left" for a 62 s
@@ -34,7 +35,7 @@ def work_bar(costs: np.ndarray, kind: str, enabled: bool) -> Iterator[OnBatch]:
     else:  # tqdm.auto would warn in Jupyter and fall back to this text bar anyway
         from tqdm.std import tqdm
 
-    by_rows = kind == "image"
+    by_rows = kind_of(kind).unit == "rows"
     total = len(costs) if by_rows else round(float(np.sum(costs)))
     per_row = total / len(costs) if len(costs) else 0.0
 

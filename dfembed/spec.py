@@ -20,7 +20,6 @@ import numbers
 from dataclasses import asdict, dataclass
 from typing import Any, Literal, Union
 
-Kind = Literal["text", "sparse", "late_interaction", "image", "rerank"]
 CudaPolicy = Union[bool, Literal["auto"]]  # noqa: UP007 - keeps 3.10 happy at runtime
 
 
@@ -34,7 +33,7 @@ class ModelSpec:
         A registry name (see :func:`dfembed.list_models`), a hub repository id, or a local
         directory holding the model's files.
     kind
-        Which encoder runs the model.
+        Which encoder runs the model: a name of :data:`dfembed.encoders.kinds.KINDS`.
     revision
         Hub revision (branch, tag or commit); ignored for local directories.
     cache_dir, local_files_only
@@ -59,7 +58,7 @@ class ModelSpec:
     """
 
     model: str
-    kind: Kind = "text"
+    kind: str = "text"
     revision: str | None = None
     cache_dir: str | None = None
     local_files_only: bool = False
@@ -80,13 +79,6 @@ class ModelSpec:
         return f"{self.kind}:{self.model} ({where})"
 
 
-#: The smallest ``max_length`` of each text kind: its special tokens and one token of text
-#: (``[CLS] text [SEP]``; late interaction adds a marker after ``[CLS]``; a rerank pair is
-#: ``[CLS] query [SEP] text [SEP]``). Below it, 0 read as "the model's limit" and 1 as no
-#: truncation at all.
-MIN_MAX_LENGTH = {"text": 3, "sparse": 3, "late_interaction": 4, "rerank": 4}
-
-
 def check_count(value: object, name: str, minimum: int, *, none: str | None = None) -> int | None:
     """``value`` as a plain ``int`` of at least ``minimum``; ``TypeError``/``ValueError`` naming it.
 
@@ -104,9 +96,10 @@ def check_count(value: object, name: str, minimum: int, *, none: str | None = No
     return int(value)
 
 
-def check_max_length(value: object, kind: str) -> int | None:
-    """``max_length=`` checked for ``kind``: ``None`` (the model's limit) or room for text."""
-    minimum = MIN_MAX_LENGTH[kind]
+def check_max_length(value: object, kind: str, minimum: int) -> int | None:
+    """``max_length=`` checked for ``kind``: ``None`` (the model's limit) or at least
+    ``minimum``, room for the kind's special tokens and one token of text (below it, 0 would
+    read as "the model's limit" and 1 as no truncation at all)."""
     try:
         return check_count(value, "max_length", minimum, none="the model's own limit")
     except ValueError as exc:

@@ -9,6 +9,9 @@ import of the submodule ``name`` where there is one.
 
 What counts, and why:
 
+* Imports under ``if TYPE_CHECKING:`` do not count: they never run, and naming a lower
+  module's class in an annotation is how a record of classes (``encoders/kind.py``) stays
+  below the classes it describes.
 * Only imports written in a module count. Importing ``dfembed.models.files`` also runs
   ``dfembed/__init__.py`` and ``dfembed/models/__init__.py``, for every module alike: that
   implicit edge says nothing about how the code is layered.
@@ -76,12 +79,33 @@ def import_graph() -> dict[str, set[str]]:
     graph = {}
     for module, (path, package) in modules.items():
         edges = set()
-        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        for node in _run_time_nodes(ast.parse(path.read_text(), str(path))):
             if isinstance(node, ast.Import | ast.ImportFrom):
                 edges.update(_targets(node, module, package, modules))
         edges.discard(module)
         graph[module] = edges
     return graph
+
+
+def _is_type_checking(node: ast.AST) -> bool:
+    test = getattr(node, "test", None)
+    return isinstance(node, ast.If) and (
+        (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING")
+        or (isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING")
+    )
+
+
+def _run_time_nodes(tree: ast.AST):
+    """Every node of ``tree`` except what sits in an ``if TYPE_CHECKING:`` body (its
+    ``else:`` branch runs, so it is kept)."""
+    todo = [tree]
+    while todo:
+        node = todo.pop()
+        yield node
+        if _is_type_checking(node):
+            todo.extend(node.orelse)
+            continue
+        todo.extend(ast.iter_child_nodes(node))
 
 
 def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
@@ -169,3 +193,20 @@ def test_the_graph_sees_lazy_and_relative_imports():
     assert {"dfembed.engine.metrics", "dfembed.engine.reports"} <= graph["dfembed.engine.plugin"]
     assert "dfembed.models.onnx_graph" in graph["dfembed.runtime.graphs"]
     assert cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
+
+
+def test_type_checking_imports_are_left_out_and_their_else_kept():
+    tree = ast.parse(
+        "from typing import TYPE_CHECKING\n"
+        "if TYPE_CHECKING:\n    import dfembed.encoders.base\n"
+        "else:\n    import dfembed.columns\n"
+        "def f():\n    import dfembed.inputs\n"
+    )
+    names = {
+        alias.name
+        for node in _run_time_nodes(tree)
+        if isinstance(node, ast.Import)
+        for alias in node.names
+    }
+    assert names == {"dfembed.columns", "dfembed.inputs"}
+    assert "dfembed.encoders.base" not in import_graph()["dfembed.encoders.kind"]

@@ -14,9 +14,10 @@ import numpy as np
 
 from .._version import __version__
 from ..errors import ModelLoadError, TokenizerError
-from ..models.registry import ABOUT_FIELDS, output_to_read
+from ..models.registry import ABOUT_FIELDS
 from ..models.resolved import ResolvedModel
 from ..runtime.batching import DEFAULT_TOKEN_BUDGET, OnBatch, dedup, run_batched
+from .kind import record_of
 
 _ORT_INT_TYPES = {"tensor(int64)": np.int64, "tensor(int32)": np.int32}
 #: Options that change how outputs are computed, never what they are.
@@ -62,8 +63,8 @@ class Encoder(abc.ABC):
     and restoring input order happen here, once, for every kind.
     """
 
+    #: The name of the encoder's kind; its record (:mod:`dfembed.encoders.kind`) says the rest.
     kind: ClassVar[str]
-    options_type: ClassVar[type[EncodeOptions]] = EncodeOptions
     #: False for encoders computed without an ONNX graph (BM25).
     needs_session: ClassVar[bool] = True
     #: The session's compute precision (set by the loader); fp16 outputs differ slightly.
@@ -209,7 +210,18 @@ class Encoder(abc.ABC):
 
     def width(self, options: EncodeOptions) -> int:
         """The width of the vectors a call with ``options`` gives (the model's ``dim``)."""
-        return getattr(self, "dim", self.info.dim)
+        return self.info.dim
+
+    def check_width(self, width: int) -> None:
+        """Raise :class:`ModelLoadError` unless the graph's vectors are ``width`` wide as the
+        model's description says (``dim`` 0: it says nothing). Else a result's dtype, fixed
+        from ``dim`` before any row ran, would not hold them."""
+        if self.info.dim and width != self.info.dim:
+            raise ModelLoadError(
+                f"{self.model.folder} gives {width}-wide vectors from output "
+                f"{self.output_name()!r}, not the {self.info.dim} its description says: fix "
+                '"dim" (or "output_name" / "pooling") in its dfembed.json.'
+            )
 
     def normalizes(self, options: EncodeOptions) -> bool:
         """Whether outputs are L2-normalized: the call's ``normalize=``, else the model's own."""
@@ -217,8 +229,9 @@ class Encoder(abc.ABC):
         return self.info.normalize if chosen is None else bool(chosen)
 
     def output_name(self) -> str:
-        """The graph output this encoder reads (one rule for every kind: the registry's)."""
-        return output_to_read(self.info, self.output_names)
+        """The graph output this encoder reads: the registry's one rule, with the preferred
+        output names its kind's record states."""
+        return record_of(self.kind).output_to_read(self.info, self.output_names)
 
 
 def _without(fields: dict[str, Any], never: Sequence[str], defaults: dict[str, Any]) -> dict:

@@ -22,11 +22,14 @@ from ..io.images import (
     decode,
     image_key,
     normalize_cell,
+    read_images,
 )
 from ..models.files import read_json
 from .base import EncodeOptions, Encoder, Prepared
+from .costs import one_per_row
 from .image_processor import ImageProcessor
-from .text import l2_normalize, pool
+from .kind import DENSE, Kind, register
+from .pooling import l2_normalize, pool
 
 #: Images per model run when ``batch_size=None``.
 DEFAULT_IMAGE_BATCH = 32
@@ -70,7 +73,6 @@ class ImageEncoder(Encoder):
     """
 
     kind = "image"
-    options_type = ImageOptions
 
     def __init__(self, model, session):
         super().__init__(model, session)
@@ -97,10 +99,6 @@ class ImageEncoder(Encoder):
                 f"The graph takes {fixed[0]}x{fixed[1]} images but preprocessor_config.json "
                 f"makes {size[0]}x{size[1]}: the two files do not belong together."
             )
-
-    @property
-    def dim(self) -> int:
-        return self.info.dim
 
     def dedup_key(self, item: Any):
         if isinstance(item, ImageInput):
@@ -146,11 +144,7 @@ class ImageEncoder(Encoder):
         pixels = np.stack(batch).astype(self.pixel_type, copy=False)
         output = self.run_model({self.pixel_input: pixels}).astype(np.float32, copy=False)
         vectors = self._pool(output)
-        if self.info.dim and vectors.shape[1] != self.info.dim:
-            raise ModelLoadError(
-                f"The model gives {vectors.shape[1]}-wide vectors but its description says "
-                f"dim={self.info.dim}: fix 'dim' (or 'output_name'/'pooling') in dfembed.json."
-            )
+        self.check_width(vectors.shape[1])
         if self.normalizes(options):
             vectors = l2_normalize(vectors)
         return np.ascontiguousarray(vectors, dtype=np.float32)
@@ -185,3 +179,23 @@ def _pil_key(image: ImageInput | Any) -> bytes | None:
     except (ImageLoadError, InputError):  # the encoder reports it
         return None
     return _PIL_KEY + f"{rgb.size}\0".encode() + rgb.tobytes()
+
+
+def _read_images(values, column: object, task, part):
+    """Paths, bytes or PIL images, read and checked; ``task.on_error`` says what a missing
+    or unreadable one gives."""
+    return read_images(values, column, task.on_error)
+
+
+KIND = register(
+    Kind(
+        name="image",
+        options=ImageOptions,
+        encoders={pooling: ImageEncoder for pooling in ("cls", "mean", "none")},
+        column=DENSE,
+        default_model="Qdrant/clip-ViT-B-32-vision",
+        read=_read_images,
+        cost=one_per_row,
+        unit="rows",
+    )
+)

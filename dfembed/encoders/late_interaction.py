@@ -29,7 +29,9 @@ import numpy as np
 
 from ..errors import ModelLoadError
 from .base import Prepared
-from .text import TextOptions, TokenEncoder, l2_normalize
+from .kind import MULTIVECTOR, Kind, register
+from .pooling import l2_normalize
+from .token_encoder import TextOptions, TokenEncoder
 from .tokens import TokenRows, feed
 
 #: ColBERT's marker tokens in the BERT vocabulary, used when the model names none.
@@ -159,12 +161,13 @@ class LateInteractionEncoder(TokenEncoder):
                 np.int64
             )
         hidden = self.run_model(inputs)
-        if hidden.ndim != 3 or (self.info.dim and hidden.shape[-1] != self.info.dim):
+        if hidden.ndim != 3:
             raise ModelLoadError(
                 f"{self.info.name} gave output {self.output_name()!r} of shape {hidden.shape}; "
-                f"late interaction needs per-token vectors [batch, tokens, {self.info.dim}]. "
-                "Set output_name and dim in the model's dfembed.json to its token-vector output."
+                "late interaction needs per-token vectors [batch, tokens, dim]. Set "
+                "output_name in the model's dfembed.json to its token-vector output."
             )
+        self.check_width(hidden.shape[-1])
         if self.normalizes(options):
             hidden = l2_normalize(hidden)
         lengths = marked.tokens.lengths[positions]
@@ -177,6 +180,15 @@ class LateInteractionEncoder(TokenEncoder):
             out.append(np.ascontiguousarray(vectors, dtype=np.float32))
         return out
 
-    @property
-    def dim(self) -> int:
-        return self.info.dim
+
+KIND = register(
+    Kind(
+        name="late_interaction",
+        options=TextOptions,
+        encoders={"none": LateInteractionEncoder},
+        column=MULTIVECTOR,
+        default_model="colbert-ir/colbertv2.0",
+        # [CLS] marker text [SEP]
+        min_max_length=4,
+    )
+)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import gc
-import importlib
 import os
 import threading
 import time
@@ -22,17 +21,7 @@ from ..runtime.memory import release_free_memory
 from ..runtime.session import SessionOptions, create_session
 from ..spec import ModelSpec
 from .base import Encoder
-
-#: Encoder class of each kind, imported only when that kind is used. A ``kind/pooling`` key
-#: picks a different class for models of one kind that run differently (BM25 has no graph).
-ENCODERS = {
-    "text": "dfembed.encoders.text:TextEncoder",
-    "sparse": "dfembed.encoders.sparse:SpladeEncoder",
-    "sparse/bm25": "dfembed.encoders.sparse:Bm25Encoder",
-    "late_interaction": "dfembed.encoders.late_interaction:LateInteractionEncoder",
-    "image": "dfembed.encoders.image:ImageEncoder",
-    "rerank": "dfembed.encoders.rerank:RerankEncoder",
-}
+from .kinds import kind_of
 
 #: Encoders (ONNX sessions) a process keeps loaded; loading one more drops the least recently
 #: used. Set with the ``DFEMBED_MAX_SESSIONS`` environment variable (read at import, so set
@@ -48,13 +37,8 @@ load_seconds: dict[tuple[str, int], float] = {}
 
 
 def encoder_class(kind: str, pooling: str = "") -> type[Encoder]:
-    """The encoder class for a kind of model (and its pooling, where that changes the class)."""
-    target = ENCODERS.get(f"{kind}/{pooling}") or ENCODERS.get(kind)
-    if target is None:
-        kinds = sorted(k for k in ENCODERS if "/" not in k)
-        raise ValueError(f"Unknown model kind {kind!r}: use one of {kinds}")
-    module, name = target.split(":")
-    return getattr(importlib.import_module(module), name)
+    """The encoder class for a kind of model and its pooling (its kind's record says)."""
+    return kind_of(kind).encoder(pooling)
 
 
 def build_encoder(spec: ModelSpec, device_id: int | None = None) -> Encoder:

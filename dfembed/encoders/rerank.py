@@ -20,9 +20,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .. import inputs
 from ..errors import ModelLoadError
 from .base import EncodeOptions, Prepared
-from .text import TokenEncoder
+from .kind import SCORES, Kind, register
+from .token_encoder import TokenEncoder
 
 
 @dataclass(frozen=True)
@@ -71,7 +73,6 @@ class RerankEncoder(TokenEncoder):
     """Scores ``(query, text)`` tuples with a cross-encoder, one float32 per pair."""
 
     kind = "rerank"
-    options_type = RerankOptions
 
     def prepare(self, items: Sequence[tuple[str, str]], options: RerankOptions) -> Prepared:
         """Token rows of each ``(query, text)`` pair, with the pair's token type ids."""
@@ -88,8 +89,24 @@ class RerankEncoder(TokenEncoder):
             scores = sigmoid(scores)
         return scores.astype(np.float32)
 
-    def output_name(self) -> str:
-        """The configured output, else ``logits`` (what classification exports name it)."""
-        if self.info.output_name:
-            return self.info.output_name
-        return "logits" if "logits" in self.output_names else self.output_names[0]
+
+def read_pairs(values, column: object, task, part):
+    """``(query, text)`` pairs: one query for every row (``task.query``), or each row's own
+    from the partition's ``task.query_column``."""
+    queries = None if task.query_column is None else part[task.query_column]
+    return inputs.pairs(values, column, task.query, queries)
+
+
+KIND = register(
+    Kind(
+        name="rerank",
+        options=RerankOptions,
+        encoders={"none": RerankEncoder},
+        column=SCORES,
+        default_model="Xenova/ms-marco-MiniLM-L-6-v2",
+        read=read_pairs,
+        min_max_length=4,  # [CLS] query [SEP] text [SEP]
+        # classification exports name their head's output so; else the first output
+        outputs=("logits",),
+    )
+)

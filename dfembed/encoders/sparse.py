@@ -22,13 +22,14 @@ import numpy as np
 from ..errors import ModelLoadError
 from ..models.file_names import PACKAGED_DATA
 from ..models.resolved import ResolvedModel
-from .base import Encoder, Prepared
-from .text import TextOptions, TokenEncoder
+from .base import EncodeOptions, Encoder, Prepared
+from .kind import SPARSE, Kind, register
+from .token_encoder import TokenEncoder
 
 
 @dataclass(frozen=True)
-class SparseOptions(TextOptions):
-    """Options of sparse text encoders.
+class SparseOptions(EncodeOptions):
+    """Options of sparse text encoders (sparse weights are never normalized).
 
     Parameters
     ----------
@@ -37,8 +38,6 @@ class SparseOptions(TextOptions):
         vocabulary`` float32 values (30,522 for BERT): the default 1,024 tokens make about
         125 MB, and ONNX Runtime holds one or two more arrays of that size inside the
         model's output layer.
-    normalize
-        Unused: sparse weights are never normalized.
     max_length
         SPLADE only: truncate texts to this many tokens. BM25 reads whole texts.
     query
@@ -49,7 +48,8 @@ class SparseOptions(TextOptions):
         average document length in (stemmed, non-stopword) words that lengths compare with.
     """
 
-    normalize: bool = False
+    max_length: int | None = None
+    query: bool = False
     k1: float = 1.2
     b: float = 0.75
     avg_len: float = 256.0
@@ -104,7 +104,6 @@ class SpladeEncoder(TokenEncoder):
     """
 
     kind = "sparse"
-    options_type = SparseOptions
 
     def run(
         self, prepared: Prepared, positions: np.ndarray, options: SparseOptions
@@ -194,7 +193,6 @@ class Bm25Encoder(Encoder):
     """
 
     kind = "sparse"
-    options_type = SparseOptions
     needs_session = False
     #: Stems cached per encoder before the cache is cleared (bounds its memory).
     cache_size = 500_000
@@ -247,3 +245,16 @@ class Bm25Encoder(Encoder):
         self, prepared: Prepared, positions: np.ndarray, options: SparseOptions
     ) -> list[tuple[np.ndarray, np.ndarray]]:
         return [bm25_weights(prepared.data[i], options) for i in positions]
+
+
+KIND = register(
+    Kind(
+        name="sparse",
+        options=SparseOptions,
+        # any pooling but bm25 runs the graph as SPLADE; "" says just that
+        encoders={"splade": SpladeEncoder, "bm25": Bm25Encoder, "": SpladeEncoder},
+        column=SPARSE,
+        default_model="prithivida/Splade_PP_en_v1",
+        min_max_length=3,  # [CLS] text [SEP]
+    )
+)

@@ -6,9 +6,10 @@ import math
 
 import pandas as pd
 
+from ..encoders.kinds import kind_of
 from ..errors import ModelNotFoundError
 from ..models.describe import describe
-from ..models.registry import SIZED_KINDS, ModelInfo
+from ..models.registry import ModelInfo
 from ..models.resolve import resolve
 from ..runtime.memory import release_free_memory
 from ..spec import ModelSpec
@@ -73,7 +74,7 @@ def declared_info(spec: ModelSpec) -> ModelInfo:
         info = describe(spec)
     except ModelNotFoundError:  # not here; the workers may have it (else they say why)
         info = None
-    if info is not None and (info.dim or info.kind not in SIZED_KINDS):
+    if info is not None and (info.dim or not kind_of(info.kind).sized):
         return info
     return client.submit(model_info, spec, pure=False).result()
 

@@ -9,68 +9,17 @@ from __future__ import annotations
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 
-import numpy as np
 import pandas as pd
 
-from .. import columns, inputs
+from .. import inputs
 from ..encoders.base import EncodeOptions, Encoder, OnBatch
+from ..encoders.kind import Kind
+from ..encoders.kinds import kind_of
 from ..encoders.load import get_encoder
 from ..encoders.tokens import panic_message
 from ..errors import ModelLoadError, PanicError, TokenizerError, is_panic
 from ..io.cache import cache_folder
-from ..models.registry import SIZED_KINDS
 from ..spec import ModelSpec
-
-
-@dataclass(frozen=True)
-class KindIO:
-    """How one kind's inputs are checked and its outputs stored in a column."""
-
-    read: Callable[[pd.Series, object, EmbedTask, object], tuple[np.ndarray, list]]
-    write: Callable[[np.ndarray | None, np.ndarray, pd.Index, EmbedTask], pd.Series]
-    dtype: Callable[[EmbedTask], object]
-
-
-def _read_texts(values: pd.Series, column: object, task: EmbedTask, part):
-    return inputs.texts(values, column)
-
-
-def _read_pairs(values: pd.Series, column: object, task: EmbedTask, part):
-    queries = None if task.query_column is None else part[task.query_column]
-    return inputs.pairs(values, column, task.query, queries)
-
-
-def _read_images(values: pd.Series, column: object, task: EmbedTask, part):
-    from ..io.images import read_images
-
-    return read_images(values, column, task.on_error)
-
-
-def _write_dense(outputs, valid, index, task: EmbedTask) -> pd.Series:
-    return columns.dense(outputs, valid, index, task.name, task.dim)
-
-
-def _write_sparse(outputs, valid, index, task: EmbedTask) -> pd.Series:
-    return columns.sparse(outputs, valid, index, task.name)
-
-
-def _write_multivector(outputs, valid, index, task: EmbedTask) -> pd.Series:
-    return columns.multivector(outputs, valid, index, task.name, task.dim)
-
-
-def _write_scores(outputs, valid, index, task: EmbedTask) -> pd.Series:
-    return columns.scores(outputs, valid, index, task.name)
-
-
-KINDS: dict[str, KindIO] = {
-    "text": KindIO(_read_texts, _write_dense, lambda t: columns.dense_type(t.dim)),
-    "sparse": KindIO(_read_texts, _write_sparse, lambda t: columns.sparse_type()),
-    "late_interaction": KindIO(
-        _read_texts, _write_multivector, lambda t: columns.multivector_type(t.dim)
-    ),
-    "image": KindIO(_read_images, _write_dense, lambda t: columns.dense_type(t.dim)),
-    "rerank": KindIO(_read_pairs, _write_scores, lambda t: np.dtype("float32")),
-}
 
 
 @dataclass(frozen=True)
@@ -109,12 +58,14 @@ class EmbedTask:
     cache: str | bool | None = None
 
     @property
-    def io(self) -> KindIO:
-        return KINDS[self.spec.kind]
+    def kind(self) -> Kind:
+        """The record of the spec's kind: how inputs are read and outputs stored."""
+        return kind_of(self.spec.kind)
 
     def meta(self, index: pd.Index) -> pd.Series:
         """An empty output Series with the right dtype, name and index type (Dask's meta)."""
-        return pd.Series([], index=index[:0], name=self.name, dtype=self.io.dtype(self))
+        dtype = self.kind.column.dtype(self.dim)
+        return pd.Series([], index=index[:0], name=self.name, dtype=dtype)
 
     def inputs_of(self, obj: pd.DataFrame | pd.Series) -> pd.DataFrame | pd.Series:
         """The columns of ``obj`` this task reads (a Series is all input)."""
@@ -128,7 +79,7 @@ class EmbedTask:
         result was declared (its dtype was fixed when the result was built, maybe in
         another process that read other copies of the model's files)."""
         width = encoder.width(self.options)
-        if self.spec.kind in SIZED_KINDS and width != self.dim:
+        if self.kind.sized and width != self.dim:
             raise ModelLoadError(
                 f"{self.spec.describe()} gives {width}-wide vectors here, but the result was "
                 f"built for {self.dim}-wide ones (from the model's files where it was built). "
@@ -169,7 +120,7 @@ class EmbedTask:
     def _run(self, part, load, on_batch) -> pd.Series:
         values = part if self.column is None else part[self.column]
         label = self.column if self.column is not None else values.name
-        valid, items = self.io.read(values, label, self, part)
+        valid, items = self.kind.read(values, label, self, part)
         outputs = None
         if len(items):
             encoder = load() if load is not None else get_encoder(self.spec)
@@ -180,7 +131,7 @@ class EmbedTask:
                 if exc.item is None:
                     raise
                 raise self._at_row(exc, items, values.index[valid], label) from None
-        return self.io.write(outputs, valid, values.index, self)
+        return self.kind.column.write(outputs, valid, values.index, self.name, self.dim)
 
     def _at_row(
         self, exc: TokenizerError, items: list, labels: pd.Index, column: object

@@ -117,17 +117,22 @@ class ModelInfo:
         return described_files(self.onnx_file, self.kind)
 
 
-def output_to_read(info: ModelInfo, outputs: Sequence[str]) -> str:
-    """The graph output a dense, per-token or image model's encoder reads, of ``outputs``.
+def output_to_read(
+    info: ModelInfo,
+    outputs: Sequence[str],
+    preferred: Sequence[str] = ("last_hidden_state", "token_embeddings"),
+) -> str:
+    """The graph output a model's encoder reads, of ``outputs``.
 
     ``output_name`` if set; else an image or dense text model with pooling ``none`` reads
     its first output (pooled vectors come first in those exports, as fastembed reads
-    them: CLIP's ``text_embeds`` before ``last_hidden_state``), any other the token vectors
-    (``last_hidden_state`` or ``token_embeddings``) or else the first output.
+    them: CLIP's ``text_embeds`` before ``last_hidden_state``), any other the first of the
+    ``preferred`` names it has (the token vectors; a kind's record may prefer others, as
+    rerank prefers ``logits``) or else the first output.
     """
     if info.output_name:
         return info.output_name
     if info.kind in ("image", "text") and info.pooling == "none":
         return outputs[0]
-    preferred = [name for name in ("last_hidden_state", "token_embeddings") if name in outputs]
-    return (preferred or list(outputs))[0]
+    found = [name for name in preferred if name in outputs]
+    return (found or list(outputs))[0]

@@ -310,7 +310,7 @@ def test_corrupt_onnx_bytes_fail_the_checksum_and_are_deleted(
     model = resolve(spec(hf_cache))  # downloads afresh and verifies
     assert (tmp_path / "verified").exists()
     try:
-        assert isinstance(load.build_encoder(spec(hf_cache)).dim, int)
+        assert isinstance(load.build_encoder(spec(hf_cache)).info.dim, int)
     finally:
         load.clear_cache()
     assert model.onnx_path.exists()
