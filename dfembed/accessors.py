@@ -133,7 +133,7 @@ class _EmbedAccessor:
             ``True``: these texts are search queries, so the model's query prompt goes
             before each (``False``: its document prompt, if any). Prompts come from the
             registry, a folder's ``dfembed.json`` or its ``config_sentence_transformers.json``.
-            (To score texts against one query text, use :meth:`rerank`'s ``query=``.)
+            (To score texts against one query text, use :meth:`rerank`'s ``query_text=``.)
         prompt
             Put this before each text instead: the name of one of the model's prompts
             (``"query"``, ``"document"``, ``"clustering"``, ...: ``dfembed.list_models()``
@@ -332,7 +332,7 @@ class _EmbedAccessor:
         self,
         column: Hashable | None = None,
         *args: Hashable,
-        query: str | None = None,
+        query_text: str | None = None,
         query_column: Hashable | None = None,
         model: str = DEFAULT_RERANK_MODEL,
         sigmoid: bool = False,
@@ -352,13 +352,14 @@ class _EmbedAccessor:
         cache_dir: str | None = None,
         local_files_only: bool = False,
         name: Hashable | None = None,
+        query: str | None = None,
     ):
         """Cross-encoder relevance of each row's text to a query: one float32 per row.
 
-        ``df.embed.rerank("passage", query="how do cats purr")``. The word ``query`` means
-        "the query" in every method: the query's text here, and in :meth:`text`,
-        :meth:`sparse` and :meth:`late_interaction` a flag saying the column holds queries
-        (``query=True``). Each checks its type, so a mix-up fails at once.
+        ``df.embed.rerank("passage", query_text="how do cats purr")``. Two names, two
+        meanings: ``query_text=`` (or ``query_column=``) gives the query here, while
+        ``query=True`` in :meth:`text`, :meth:`sparse` and :meth:`late_interaction` says
+        that the column itself holds queries.
 
         Parameters
         ----------
@@ -367,10 +368,13 @@ class _EmbedAccessor:
         *args
             Deprecated: the query first, ``rerank("how do cats purr", "passage")``, still
             works with a ``FutureWarning`` until the next release.
-        query
+        query_text
             The query text every row is scored against.
         query_column
             Or: the column holding each row's own query (exactly one of the two).
+        query
+            Deprecated spelling of ``query_text=`` (a ``FutureWarning`` until the next
+            release).
         sigmoid
             Return ``sigmoid(logit)`` in (0, 1) instead of the model's raw logit.
         max_length
@@ -383,7 +387,8 @@ class _EmbedAccessor:
         A float32 Series (pandas) or lazy Series (Dask) with exactly the input's index;
         NaN where the text or its query is missing. Higher is more relevant.
         """
-        column, query = self._rerank_inputs(column, args, query, query_column)
+        query_text = _renamed_query(query_text, query)
+        column, query_text = self._rerank_inputs(column, args, query_text, query_column)
         spec = model_spec(RERANK.name, model, revision, cuda, device_ids, device_id, threads,
                            cache_dir, local_files_only, session_options)  # fmt: skip
         options = RERANK.options(
@@ -396,12 +401,13 @@ class _EmbedAccessor:
         if name is None:
             name = "score"
         task = self._task(
-            spec, options, column, name, query=query, query_column=query_column, cache=cache
+            spec, options, column, name, query=query_text, query_column=query_column, cache=cache
         )
         return self._run(task, progress, parallel)
 
-    def _rerank_inputs(self, column, args: tuple, query, query_column) -> tuple:
-        """``(column, query)`` of a rerank call, the deprecated query-first order accepted.
+    def _rerank_inputs(self, column, args: tuple, query_text, query_column) -> tuple:
+        """``(column, query_text)`` of a rerank call, the deprecated query-first order
+        accepted.
 
         The old order is recognised, with a ``FutureWarning``, when the first argument is
         not a column and the second is (``rerank("how do cats purr", "passage")``), or, on
@@ -410,34 +416,42 @@ class _EmbedAccessor:
         import warnings
 
         if len(args) > 1:
-            raise TypeError("rerank takes one positional argument, the column: give query=.")
-        if args and query is None and not self._has_column(column) and self._has_column(args[0]):
-            query, column = column, args[0]
+            raise TypeError("rerank takes one positional argument, the column: give query_text=.")
+        if (
+            args
+            and query_text is None
+            and not self._has_column(column)
+            and self._has_column(args[0])
+        ):
+            query_text, column = column, args[0]
         elif args:
             raise TypeError(
                 "rerank takes the column first and the query by keyword: "
-                f"df.embed.rerank({args[0]!r}, query=...)."
+                f"df.embed.rerank({args[0]!r}, query_text=...)."
             )
-        elif self._is_series() and isinstance(column, str) and query is None:
-            query, column = column, None
+        elif self._is_series() and isinstance(column, str) and query_text is None:
+            query_text, column = column, None
         else:
-            if (query is None) == (query_column is None):
-                raise TypeError("rerank needs exactly one of query= (a string) or query_column=.")
-            if query is not None and not isinstance(query, str):
+            if (query_text is None) == (query_column is None):
                 raise TypeError(
-                    f"rerank's query= is the query text (a str), not {query!r}; to score each "
-                    "row against its own query, name that column with query_column=."
+                    "rerank needs exactly one of query_text= (a string) or query_column=."
                 )
-            return column, query
+            if query_text is not None and not isinstance(query_text, str):
+                raise TypeError(
+                    f"rerank's query_text= is the query's text (a str), not {query_text!r}; "
+                    "to score each row against its own query, name that column with "
+                    "query_column=."
+                )
+            return column, query_text
         where = "" if column is None else f"{column!r}, "
         warnings.warn(
             "rerank(query, column) is deprecated: the column comes first, as in the other "
-            f"methods, and the query by keyword: .embed.rerank({where}query={query!r}). The "
-            "old order stops working in the next release.",
+            f"methods, and the query by keyword: .embed.rerank({where}query_text="
+            f"{query_text!r}). The old order stops working in the next release.",
             FutureWarning,
             stacklevel=3,
         )
-        return self._rerank_inputs(column, (), query, query_column)
+        return self._rerank_inputs(column, (), query_text, query_column)
 
     def _has_column(self, label) -> bool:
         if self._is_series():
@@ -489,3 +503,31 @@ class DaskEmbedAccessor(_EmbedAccessor):
         from .engine.dask import embed_dask
 
         return embed_dask(self._obj, task, progress)
+
+
+def _renamed_query(query_text: str | None, query: str | None) -> str | None:
+    """``query_text`` of a rerank call that may use the deprecated ``query=`` for it.
+
+    ``query=`` is kept for one release with a ``FutureWarning``: in the other methods
+    ``query=True`` means "these texts are queries", so rerank's query text has a name of
+    its own.
+    """
+    import warnings
+
+    if query is None:
+        return query_text
+    if query_text is not None:
+        raise TypeError("rerank got both query_text= and query=: give only query_text=.")
+    if isinstance(query, bool):
+        raise TypeError(
+            f'rerank\'s query is a text, not {query!r}: give it as query_text="..." (or a '
+            "column of queries as query_column=). query=True belongs to text(), sparse() and "
+            "late_interaction()."
+        )
+    warnings.warn(
+        f"rerank(query=...) is renamed query_text=: .embed.rerank(..., query_text={query!r}). "
+        "query= stops working in the next release.",
+        FutureWarning,
+        stacklevel=3,
+    )
+    return query

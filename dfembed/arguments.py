@@ -58,7 +58,7 @@ def checked_options(kind: str, options: EncodeOptions) -> EncodeOptions:
         if not isinstance(options.query, (bool, np.bool_)):
             raise TypeError(
                 f"query must be True (these texts are queries) or False, not {options.query!r}; "
-                "to score texts against a query text, use .embed.rerank(column, query=...)."
+                "to score texts against a query text, use .embed.rerank(column, query_text=...)."
             )
         changes["query"] = bool(options.query)
     if isinstance(options, DenseOptions):

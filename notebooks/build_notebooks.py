@@ -549,7 +549,7 @@ HYBRID = [
     md("""
     ## Re-scoring the candidates
 
-    The usual last stage is a cross-encoder: `df.embed.rerank("lead", query=query, model=...)`
+    The usual last stage is a cross-encoder: `df.embed.rerank("lead", query_text=query, model=...)`
     scores each (query, text) pair with a model that reads both together. No cross-encoder's
     weights can be installed offline, so asking for the default one here fails, and says how
     to provide it:
@@ -558,7 +558,7 @@ HYBRID = [
     first_stage = one["hybrid: RRF"].head(20)
     candidates = news.loc[first_stage["row"], ["site", "title", "lead"]]
     try:
-        candidates.embed.rerank("lead", query=query, local_files_only=True)
+        candidates.embed.rerank("lead", query_text=query, local_files_only=True)
     except dfembed.ModelNotFoundError as err:
         print(f"{type(err).__name__}: {err}")
     """),

@@ -142,17 +142,17 @@ def test_shared_parameters_refuses_a_docstring_out_of_step_with_its_signature():
 
 @pytest.mark.parametrize("method", ["text", "sparse", "late_interaction"])
 def test_query_is_a_flag_in_the_embedding_methods(method):
-    with pytest.raises(TypeError, match=r"query must be True.*rerank\(column, query="):
+    with pytest.raises(TypeError, match=r"query must be True.*rerank\(column, query_text="):
         getattr(FRAME.embed, method)("body", model=NOWHERE, query="how do cats purr")
 
 
-def test_rerank_query_is_the_query_text():
+def test_rerank_query_text_is_a_text():
     with pytest.raises(TypeError, match="query_column="):
-        FRAME.embed.rerank("body", model=NOWHERE, query=True)
+        FRAME.embed.rerank("body", model=NOWHERE, query_text=True)
     with pytest.raises(TypeError, match="exactly one"):
         FRAME.embed.rerank("body", model=NOWHERE)
     # neither argument order makes sense: not taken for the old spelling
-    with pytest.raises(TypeError, match=r"column first.*rerank\('x', query=\.\.\.\)"):
+    with pytest.raises(TypeError, match=r"column first.*rerank\('x', query_text=\.\.\.\)"):
         FRAME.embed.rerank("body", "x", model=NOWHERE)
     with pytest.raises(TypeError, match="one positional argument"):
         FRAME.embed.rerank("body", "q", "x", model=NOWHERE)

@@ -69,7 +69,7 @@ def test_max_length_leaves_room_for_one_token_of_text(method, minimum):
 
 def test_rerank_pairs_need_a_max_length_of_at_least_4():
     with pytest.raises(ValueError, match="max_length must be an int >= 4"):
-        FRAME.embed.rerank("body", query="a query", model=NOWHERE, max_length=3)
+        FRAME.embed.rerank("body", query_text="a query", model=NOWHERE, max_length=3)
     with pytest.raises(ValueError, match="batch_size must be"):
         FRAME.embed.rerank(column="body", query_column="q", model=NOWHERE, batch_size=0)
 

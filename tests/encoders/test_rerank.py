@@ -141,7 +141,7 @@ def test_scores_equal_onnxruntime_run_directly_and_align_to_rows(reranker, direc
     index = pd.Index(["e", "b", "e", "a", "c", "d", "z"])  # shuffled, with a duplicate label
     texts = [TEXTS[2], TEXTS[0], TEXTS[2], None, TEXTS[1], TEXTS[3], TEXTS[4]]
     frame = pd.DataFrame({"body": texts, "n": range(7)}, index=index)
-    scores = frame.embed.rerank("body", query=QUERY, model=reranker)
+    scores = frame.embed.rerank("body", query_text=QUERY, model=reranker)
     assert scores.dtype == np.float32 and scores.name == "score"
     assert scores.index.equals(index)
     expected = [np.nan if t is None else direct(QUERY, t) for t in texts]
@@ -153,13 +153,27 @@ def test_scores_equal_onnxruntime_run_directly_and_align_to_rows(reranker, direc
 
 def test_the_old_query_first_spelling_still_works_with_a_future_warning(reranker):
     frame = pd.DataFrame({"body": TEXTS[:3]})
-    new = frame.embed.rerank("body", query=QUERY, model=reranker)
-    with pytest.warns(FutureWarning, match=r"rerank\('body', query="):
+    new = frame.embed.rerank("body", query_text=QUERY, model=reranker)
+    with pytest.warns(FutureWarning, match=r"rerank\('body', query_text="):
         old = frame.embed.rerank(QUERY, "body", model=reranker)
     pd.testing.assert_series_equal(old, new)
-    with pytest.warns(FutureWarning, match=r"rerank\(query="):  # a Series takes no column
+    with pytest.warns(FutureWarning, match=r"rerank\(query_text="):  # a Series takes no column
         old_series = frame["body"].embed.rerank(QUERY, model=reranker)
     np.testing.assert_array_equal(old_series.to_numpy(), new.to_numpy())
+
+
+def test_rerank_query_keyword_is_renamed_query_text_with_a_future_warning(reranker):
+    """``query=`` means "these texts are queries" in the other methods, so rerank's query
+    text is ``query_text=``; the last release's ``query=`` still works for one release."""
+    frame = pd.DataFrame({"body": TEXTS[:3]})
+    new = frame.embed.rerank("body", query_text=QUERY, model=reranker)
+    with pytest.warns(FutureWarning, match=r"renamed query_text=.*query_text='"):
+        old = frame.embed.rerank("body", query=QUERY, model=reranker)
+    pd.testing.assert_series_equal(old, new)
+    with pytest.raises(TypeError, match="both query_text= and query="):
+        frame.embed.rerank("body", query_text=QUERY, query=QUERY, model=reranker)
+    with pytest.raises(TypeError, match=r"query is a text, not True.*query_text="):
+        frame.embed.rerank("body", query=True, model=reranker)
 
 
 def test_query_column_gives_each_row_its_own_query(reranker, direct):
@@ -190,14 +204,14 @@ def test_fastembed_cross_encoder_gives_the_same_scores(reranker):
     )
     texts = [*TEXTS, " ".join(["a long passage about cats and their purring"] * 80)]
     theirs = np.array(list(fe.rerank(QUERY, texts, batch_size=3)), dtype=np.float32)
-    ours = pd.Series(texts).embed.rerank(query=QUERY, model=reranker).to_numpy()
+    ours = pd.Series(texts).embed.rerank(query_text=QUERY, model=reranker).to_numpy()
     np.testing.assert_allclose(ours, theirs, atol=1e-4)
 
 
 def test_max_length_truncates_pairs(reranker, direct):
     long_text = " ".join(["cats purr when they are happy and also when they are stressed"] * 20)
-    short = pd.Series([long_text]).embed.rerank(query=QUERY, model=reranker, max_length=24)
-    full = pd.Series([long_text]).embed.rerank(query=QUERY, model=reranker)
+    short = pd.Series([long_text]).embed.rerank(query_text=QUERY, model=reranker, max_length=24)
+    full = pd.Series([long_text]).embed.rerank(query_text=QUERY, model=reranker)
     assert short.iloc[0] == pytest.approx(direct(QUERY, long_text, max_length=24), abs=1e-5)
     assert full.iloc[0] == pytest.approx(direct(QUERY, long_text), abs=1e-5)
     assert abs(short.iloc[0] - full.iloc[0]) > 1e-4
@@ -205,8 +219,8 @@ def test_max_length_truncates_pairs(reranker, direct):
 
 def test_sigmoid_maps_logits_monotonically_into_0_1(reranker):
     series = pd.Series(TEXTS)
-    raw = series.embed.rerank(query=QUERY, model=reranker).to_numpy()
-    prob = series.embed.rerank(query=QUERY, model=reranker, sigmoid=True).to_numpy()
+    raw = series.embed.rerank(query_text=QUERY, model=reranker).to_numpy()
+    prob = series.embed.rerank(query_text=QUERY, model=reranker, sigmoid=True).to_numpy()
     np.testing.assert_allclose(prob, 1 / (1 + np.exp(-raw.astype(np.float64))), atol=1e-6)
     assert ((prob > 0) & (prob < 1)).all()
     assert np.argsort(raw).tolist() == np.argsort(prob).tolist()
@@ -215,9 +229,11 @@ def test_sigmoid_maps_logits_monotonically_into_0_1(reranker):
 def test_batch_size_and_token_budget_do_not_change_scores(reranker):
     texts = [*TEXTS, *TEXTS[:3], None] * 3
     series = pd.Series(texts)
-    default = series.embed.rerank(query=QUERY, model=reranker).to_numpy()
-    single = series.embed.rerank(query=QUERY, model=reranker, batch_size=1, dedup=False).to_numpy()
-    tight = series.embed.rerank(query=QUERY, model=reranker, token_budget=64).to_numpy()
+    default = series.embed.rerank(query_text=QUERY, model=reranker).to_numpy()
+    single = series.embed.rerank(
+        query_text=QUERY, model=reranker, batch_size=1, dedup=False
+    ).to_numpy()
+    tight = series.embed.rerank(query_text=QUERY, model=reranker, token_budget=64).to_numpy()
     np.testing.assert_allclose(single, default, atol=1e-5)
     np.testing.assert_allclose(tight, default, atol=1e-5)
 
@@ -227,11 +243,11 @@ def test_rerank_arguments_are_checked(reranker):
     with pytest.raises(TypeError, match="exactly one"):
         frame.embed.rerank(column="body", model=reranker)
     with pytest.raises(TypeError, match="exactly one"):
-        frame.embed.rerank("body", query="x", query_column="q", model=reranker)
+        frame.embed.rerank("body", query_text="x", query_column="q", model=reranker)
     with pytest.raises(InputError, match="qq"):
         frame.embed.rerank(column="body", query_column="qq", model=reranker)
     with pytest.raises(InputError, match="holds a cell of type int"):
-        pd.DataFrame({"body": [3]}).embed.rerank("body", query="x", model=reranker)
+        pd.DataFrame({"body": [3]}).embed.rerank("body", query_text="x", model=reranker)
 
 
 def test_relevance_reads_one_or_two_logit_heads():
@@ -345,5 +361,5 @@ def test_a_long_document_is_cut_before_it_is_tokenized(reranker, direct):
     cut = tokenizer.encode([head, head[:500]], pairs=[QUERY, head])
     assert cut.row(0).tolist() == reference.encode(QUERY, head).ids
     assert cut.row(1).tolist() == reference.encode(head, head[:500]).ids
-    scores = pd.Series([head]).embed.rerank(query=QUERY, model=reranker)
+    scores = pd.Series([head]).embed.rerank(query_text=QUERY, model=reranker)
     assert scores.iloc[0] == pytest.approx(direct(QUERY, head), abs=1e-5)

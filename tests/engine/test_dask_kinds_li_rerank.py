@@ -58,8 +58,8 @@ def test_late_interaction_on_dask_equals_pandas(client, colbert_minilm, query):
 def test_rerank_on_dask_equals_pandas(client, reranker):
     df = _frame()
     ddf = dd.from_pandas(df, npartitions=4, sort=False)
-    fixed = df.embed.rerank("body", query="where is paris", model=reranker, sigmoid=True)
-    lazy = ddf.embed.rerank("body", query="where is paris", model=reranker, sigmoid=True)
+    fixed = df.embed.rerank("body", query_text="where is paris", model=reranker, sigmoid=True)
+    lazy = ddf.embed.rerank("body", query_text="where is paris", model=reranker, sigmoid=True)
     got = lazy.compute()
     assert got.index.tolist() == df.index.tolist()
     np.testing.assert_allclose(got.to_numpy(), fixed.to_numpy(), atol=1e-6, equal_nan=True)

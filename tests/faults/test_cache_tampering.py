@@ -65,7 +65,9 @@ def _runners(models: dict[str, str]) -> dict[str, Callable]:
         "text": lambda df, **kw: df.embed.text("t", model=models["text"], **kw),
         "late": lambda df, **kw: df.embed.late_interaction("t", model=models["late"], **kw),
         "sparse": lambda df, **kw: df.embed.sparse("t", model="Qdrant/bm25", **kw),
-        "rerank": lambda df, **kw: df.embed.rerank("t", query="cats", model=models["rerank"], **kw),
+        "rerank": lambda df, **kw: df.embed.rerank(
+            "t", query_text="cats", model=models["rerank"], **kw
+        ),
     }
 
 

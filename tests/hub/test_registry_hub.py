@@ -131,5 +131,5 @@ def test_row_gives_sentence_transformers_vectors(name):
 @pytest.mark.parametrize("name", sorted(CANONICAL_SCORES))
 def test_reranker_gives_fastembeds_canonical_scores(name):
     frame = pd.DataFrame({"text": RERANK_DOCS})
-    scores = frame.embed.rerank("text", query=RERANK_QUERY, model=name).to_numpy()
+    scores = frame.embed.rerank("text", query_text=RERANK_QUERY, model=name).to_numpy()
     np.testing.assert_allclose(scores, CANONICAL_SCORES[name], atol=1e-3)
