@@ -16,6 +16,7 @@ import pytest
 
 from dfembed import arguments
 from dfembed.encoders.base import EncodeOptions
+from dfembed.encoders.image import ImageOptions
 from dfembed.encoders.text import DenseOptions, TextOptions
 from dfembed.models.info import DESCRIPTOR, ModelInfo
 from dfembed.spec import ModelSpec
@@ -65,8 +66,8 @@ def test_checked_options_makes_numpy_values_plain():
 
 
 def test_checked_options_leaves_what_a_kind_lacks_alone():
-    plain = arguments.checked_options("rerank", EncodeOptions(batch_size=None))
-    assert plain == EncodeOptions()
+    plain = arguments.checked_options("image", ImageOptions(batch_size=None))
+    assert plain == ImageOptions()  # no max_length, query or dim to check
     text = arguments.checked_options("text", TextOptions())
     assert text.normalize is None and text.max_length is None  # the model's own
 
@@ -79,7 +80,7 @@ def test_checked_options_leaves_what_a_kind_lacks_alone():
         ("text", TextOptions(max_length=2), ValueError, "needs 2 special tokens"),
         ("late_interaction", TextOptions(max_length=3), ValueError, "needs 3 special tokens"),
         ("text", TextOptions(normalize="yes"), TypeError, "normalize must be True, False or"),
-        ("text", TextOptions(query="a question"), TypeError, r"\.embed\.rerank\(column, query="),
+        ("text", TextOptions(query="a question"), TypeError, r"rerank\(column, query_text="),
         ("text", DenseOptions(prompt=1), TypeError, "prompt must be a string"),
         ("text", DenseOptions(dim=0), ValueError, "dim must be an int >= 1"),
     ],

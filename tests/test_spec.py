@@ -62,12 +62,13 @@ def test_describe_names_kind_model_and_where_it_runs():
 
 
 def test_max_length_leaves_room_for_the_kinds_special_tokens():
-    assert check_max_length(None, "text") is None
-    assert check_max_length(np.int32(4), "late_interaction") == 4
+    # the minimum comes from the kind's record (tests/encoders/test_kinds.py checks those)
+    assert check_max_length(None, "text", 3) is None
+    assert check_max_length(np.int32(4), "late_interaction", 4) == 4
     with pytest.raises(ValueError, match="A late-interaction input needs 3 special tokens"):
-        check_max_length(3, "late_interaction")
+        check_max_length(3, "late_interaction", 4)
     with pytest.raises(TypeError, match="max_length must be"):  # not reworded: a type error
-        check_max_length("3", "text")
+        check_max_length("3", "text", 3)
 
 
 def test_device_ids_become_a_tuple_of_plain_ints():

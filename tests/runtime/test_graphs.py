@@ -27,12 +27,6 @@ def test_quantized_ops_and_float32_weights_are_read_from_the_graph():
     assert graphs.quantized_ops(model) == ["DynamicQuantizeLinear", "MatMulInteger"]
 
 
-def test_output_shapes_give_none_for_symbolic_sizes(tmp_path):
-    path = _save(gelu_graph(0), tmp_path / "g.onnx")
-    assert graphs.output_shapes(path) == {"y": (None, 4)}
-    assert graphs.external_data_files(path) == []  # weights inside the graph
-
-
 def test_a_truncated_graph_is_a_model_load_error(tmp_path):
     path = _save(gelu_graph(0), tmp_path / "g.onnx")
     path.write_bytes(path.read_bytes()[:40])
