@@ -34,6 +34,16 @@ QUANTIZED_OPS = frozenset(
 )
 
 
+def rewrite_tools_missing(precision: str, exc: ImportError) -> ModelLoadError:
+    """The error for a ``precision`` rewrite whose tools (the onnx package, ONNX Runtime's
+    converters) cannot be imported."""
+    verb = "quantizes" if precision == "int8" else "converts"
+    return ModelLoadError(
+        f"precision={precision!r} {verb} the model with the onnx package, which is missing "
+        f"({exc}): pip install onnx (a dfembed dependency), or use precision='fp32'."
+    )
+
+
 def quantized_ops(model) -> list[str]:
     """The int8-compute operators ``model`` uses (empty for float graphs)."""
     return sorted({node.op_type for node in model.graph.node} & QUANTIZED_OPS)

@@ -14,7 +14,13 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..errors import ModelLoadError
-from .graphs import has_float32_weights, load_external_weights, quantized_ops, read_graph
+from .graphs import (
+    has_float32_weights,
+    load_external_weights,
+    quantized_ops,
+    read_graph,
+    rewrite_tools_missing,
+)
 
 #: Every ``precision`` a session takes (int8: :mod:`dfembed.runtime.quantize`).
 PRECISIONS = ("fp32", "fp16", "int8")
@@ -49,10 +55,7 @@ def fp16_model_bytes(path: Path) -> bytes:
         import onnx  # noqa: F401 - read_graph needs it: said here, with what to install
         from onnxruntime.transformers.float16 import convert_float_to_float16
     except ImportError as exc:
-        raise ModelLoadError(
-            f"precision='fp16' converts the model with the onnx package, which is missing "
-            f"({exc}): pip install onnx (a dfembed dependency), or use precision='fp32'."
-        ) from exc
+        raise rewrite_tools_missing("fp16", exc) from exc
     model = read_graph(path)  # weights later: the refusals below need only the graph
     quantized = quantized_ops(model)
     if quantized or not has_float32_weights(model):

@@ -38,6 +38,7 @@ from .graphs import (
     load_external_weights,
     quantized_ops,
     read_graph,
+    rewrite_tools_missing,
 )
 from .int8_plan import (
     gemms_to_matmuls,
@@ -119,10 +120,7 @@ def quantize(path: Path, out: Path, settings: dict | None = None) -> dict[str, i
         import onnx
         from onnxruntime.quantization import QuantType, quantize_dynamic
     except ImportError as exc:
-        raise ModelLoadError(
-            f"precision='int8' quantizes the model with the onnx package, which is missing "
-            f"({exc}): pip install onnx (a dfembed dependency), or use precision='fp32'."
-        ) from exc
+        raise rewrite_tools_missing("int8", exc) from exc
     model = read_graph(path)  # weights later: the refusals below need only the graph
     check_quantizable(model, path)
     load_external_weights(model, path.parent)

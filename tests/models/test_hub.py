@@ -15,17 +15,17 @@ import pytest
 import dfembed
 from dfembed import ModelInfo, ModelLoadError, ModelNotFoundError, ModelSpec
 from dfembed.encoders import load
-from dfembed.models import registry
 from dfembed.models.resolve import resolve
 from tests import hub_server
 from tests.hub_server import HubServer, git_blob_sha1, no_retry_wait, set_offline
+from tests.models.conftest import REPO
 from tests.tiny_models import build_tiny_text_model
 
 # The server fixtures (tests/conftest.py may also provide them; these win here).
 hub = hub_server.hub
 hf_cache = hub_server.hf_cache
 
-REPO = "owner/tiny"
+
 #: What an unknown repository with this layout needs: nothing else may be requested.
 NEEDED = {
     "onnx/model.onnx",
@@ -231,14 +231,9 @@ def test_invalid_repository_id(served: HubServer, hf_cache: Path):
 
 # -- (e) registry names -----------------------------------------------------------------
 def test_registry_name_downloads_its_own_file_list(
-    served: HubServer, hf_cache: Path, monkeypatch: pytest.MonkeyPatch
+    served: HubServer, hf_cache: Path, registered: ModelInfo
 ):
-    monkeypatch.setattr(registry, "_REGISTRY", dict(registry._REGISTRY))
-    info = ModelInfo(
-        name="tiny-registered", repo=REPO, onnx_file="onnx/model.onnx", dim=8,
-        pooling="cls", max_length=64,
-    )  # fmt: skip
-    registry.register(info)
+    info = registered
     model = resolve(spec(hf_cache, "tiny-registered"))
     assert model.info == info and model.onnx_path.is_file()
     fetched = set(served.file_gets(REPO))

@@ -14,35 +14,21 @@ from pathlib import Path
 import pytest
 
 from dfembed import ModelInfo, ModelLoadError, ModelNotFoundError, ModelSpec
-from dfembed.models import registry
 from dfembed.models.file_names import PACKAGED_DATA, WIDTH_FILES, unknown_repo_files
 from dfembed.models.resolve import Source, locate, resolve
 from tests import hub_server
 from tests.hub_server import HubServer, set_offline
+from tests.models.conftest import REPO
 from tests.tiny_models import build_tiny_text_model
 
 hub = hub_server.hub
 hf_cache = hub_server.hf_cache
-
-REPO = "owner/tiny"
 
 
 @pytest.fixture(scope="module")
 def tiny(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A tiny text model (width 8), as a folder and as a hub repository's content."""
     return build_tiny_text_model(tmp_path_factory.mktemp("tiny"))
-
-
-@pytest.fixture
-def registered(monkeypatch: pytest.MonkeyPatch) -> ModelInfo:
-    """A registry row for :data:`REPO` (registry restored afterwards)."""
-    monkeypatch.setattr(registry, "_REGISTRY", dict(registry._REGISTRY))
-    info = ModelInfo(
-        name="tiny-registered", repo=REPO, onnx_file="onnx/model.onnx", dim=8,
-        pooling="cls", max_length=64,
-    )  # fmt: skip
-    registry.register(info)
-    return info
 
 
 def spec(cache: Path, model: str = REPO, **kwargs) -> ModelSpec:

@@ -67,3 +67,20 @@ def test_external_data_files_are_read_from_the_graph(tmp_path):
     onnx.save(model, str(path))
     with pytest.raises(ModelLoadError, match=r"weight file .*\.\./elsewhere.bin.*goes up"):
         graphs.external_data_files(path)
+
+
+@pytest.mark.parametrize("precision", ["fp16", "int8"])
+def test_a_rewrite_without_the_onnx_package_says_what_to_install(
+    precision, tmp_path, monkeypatch
+):
+    import sys
+
+    from dfembed.runtime import precision as fp16
+    from dfembed.runtime import quantize
+
+    path = _save(gelu_graph(0), tmp_path / "g.onnx")
+    monkeypatch.setitem(sys.modules, "onnx", None)  # import onnx now raises ImportError
+    rewrite = fp16.fp16_model_bytes if precision == "fp16" else quantize.quantize
+    args = (path,) if precision == "fp16" else (path, tmp_path / "out.onnx")
+    with pytest.raises(ModelLoadError, match=rf"precision='{precision}' .*pip install onnx"):
+        rewrite(*args)
