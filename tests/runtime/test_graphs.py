@@ -70,9 +70,7 @@ def test_external_data_files_are_read_from_the_graph(tmp_path):
 
 
 @pytest.mark.parametrize("precision", ["fp16", "int8"])
-def test_a_rewrite_without_the_onnx_package_says_what_to_install(
-    precision, tmp_path, monkeypatch
-):
+def test_a_rewrite_without_the_onnx_package_says_what_to_install(precision, tmp_path, monkeypatch):
     import sys
 
     from dfembed.runtime import precision as fp16
