@@ -217,14 +217,14 @@ def report(results: dict[str, dict[str, list[dict]]]) -> None:
                 if "error" in run:
                     print(f"\n{name} ({state}) failed: {run['error']}")
     peers = [_median(results[n]["cold"], "first_s") for n in results if n not in DFEMBED]
-    slowest_peer = min((p for p in peers if p == p), default=float("nan"))
+    fastest_peer = min((p for p in peers if p == p), default=float("nan"))
     target_rows = []
     for name in (n for n in results if n in DFEMBED):
         warm = _median(results[name]["warm"], "first_s")
         cold = _median(results[name]["cold"], "first_s")
         target_rows.append([f"{name}: warm start s", "< 5", warm, _met(warm < 5, warm)])
-        target_rows.append([f"{name}: cold s ÷ fastest peer cold", "<= 1.0", cold / slowest_peer,
-                            _met(cold <= slowest_peer, cold / slowest_peer)])  # fmt: skip
+        target_rows.append([f"{name}: cold s ÷ fastest peer cold", "<= 1.0", cold / fastest_peer,
+                            _met(cold <= fastest_peer, cold / fastest_peer)])  # fmt: skip
     if target_rows:
         print("\n### Targets (warm under 5 s; cold no slower than either peer cold)\n")
         print(common.table(["target", "goal", "measured", "met"], target_rows, digits=2))
