@@ -7,6 +7,8 @@ Each script prints plain-text tables and runs with one command::
     .venv/bin/python -m benchmarks.dedup        # a 50%-duplicate column, dedup on vs off
     .venv/bin/python -m benchmarks.stages       # where dfembed's time goes (stages, cProfile)
     .venv/bin/python -m benchmarks.budget       # token budget sweep (batch shapes vs speed)
+    .venv/bin/python -m benchmarks.endtoend     # parquet to parquet on Dask vs hand-written code
+    .venv/bin/python -m benchmarks.coldstart    # launch to first vector, cold and warm
 
 Every script but ``fusion`` and ``gpu`` takes ``--quick`` for a short run (``fusion`` is
 short already; ``gpu`` takes ``--model DIR``). Nothing here is imported by dfembed itself.

@@ -105,19 +105,30 @@ def dfembed_sparse(
 
 
 def fastembed_text(
-    corpus: str, model: str, threads: int, max_length: int, save: str | None = None
+    corpus: str,
+    model: str,
+    threads: int,
+    max_length: int,
+    save: str | None = None,
+    custom_dim: int | None = None,
 ) -> dict:
     """fastembed 0.9.1 ``TextEmbedding`` on the same folder, CPU provider, default batch 256.
 
     fastembed reads ``model_max_length`` (512) from tokenizer_config.json; its tokenizer is
     re-truncated to ``max_length`` after loading so every contender sees the same tokens.
+    With ``custom_dim`` the folder is registered as a custom model (mean pooling, unit
+    length, that many dims), as a user would for a model fastembed does not list
+    (all-mpnet-base-v2).
     """
 
     def make():
         from fastembed import TextEmbedding
 
+        name = "sentence-transformers/all-MiniLM-L6-v2"
+        if custom_dim is not None:
+            name = _fastembed_custom(custom_dim)
         m = TextEmbedding(
-            model_name="sentence-transformers/all-MiniLM-L6-v2",
+            model_name=name,
             specific_model_path=model,
             threads=threads,
             providers=["CPUExecutionProvider"],
@@ -127,6 +138,23 @@ def fastembed_text(
         return lambda texts: np.stack(list(m.embed(texts)))
 
     return _measure(make, corpus, save)
+
+
+def _fastembed_custom(dim: int) -> str:
+    """Register a mean-pooled, normalized custom model with fastembed; return its name."""
+    from fastembed import TextEmbedding
+    from fastembed.common.model_description import ModelSource, PoolingType
+
+    name = f"dfembed-bench/custom-{dim}"
+    TextEmbedding.add_custom_model(
+        model=name,
+        pooling=PoolingType.MEAN,
+        normalization=True,
+        sources=ModelSource(hf=name),  # never fetched: the folder is given
+        dim=dim,
+        model_file="model.onnx",
+    )
+    return name
 
 
 def st_text(
@@ -246,10 +274,9 @@ def _run_padded(sess, rows: Sequence) -> np.ndarray:
     for r, e in enumerate(rows):
         ids[r, : len(e.ids)] = e.ids
         mask[r, : len(e.ids)] = 1
-    hidden = sess.run(
-        ["last_hidden_state"],
-        {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)},
-    )[0]
+    feed = {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
+    wanted = {i.name for i in sess.get_inputs()}  # MPNet has no token_type_ids
+    hidden = sess.run(["last_hidden_state"], {k: v for k, v in feed.items() if k in wanted})[0]
     weights = mask[..., None].astype(np.float32)
     pooled = (hidden * weights).sum(axis=1) / weights.sum(axis=1)
     return pooled / np.linalg.norm(pooled, axis=1, keepdims=True)

