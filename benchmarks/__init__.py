@@ -9,6 +9,7 @@ Each script prints plain-text tables and runs with one command::
     .venv/bin/python -m benchmarks.budget       # token budget sweep (batch shapes vs speed)
     .venv/bin/python -m benchmarks.endtoend     # parquet to parquet on Dask vs hand-written code
     .venv/bin/python -m benchmarks.coldstart    # launch to first vector, cold and warm
+    .venv/bin/python -m benchmarks.versions --before DIR --after .   # is a change slower?
 
 Every script but ``fusion`` and ``gpu`` takes ``--quick`` for a short run (``fusion`` is
 short already; ``gpu`` takes ``--model DIR``). Nothing here is imported by dfembed itself.

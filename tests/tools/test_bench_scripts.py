@@ -1,4 +1,4 @@
-"""The issue-18 benchmark scripts stay runnable: their parts, and each with ``--quick``.
+"""The newer benchmark scripts stay runnable: their parts, and each with ``--quick``.
 
 The smoke runs are slow (every contender loads its model in a fresh process), so they
 run in CI only; the helpers below them are checked quickly.
@@ -105,3 +105,22 @@ def test_throughput_base_size_model_quick(capsys, tmp_path):
         assert cells[-1] == "1" and float(cells[-2]) > 0.999, out  # same vectors as dfembed
     assert float(_row(out, "dfembed-int8")[-2]) > 0.9  # int8 at load: close, not equal
     assert "Targets, all-mpnet-base-v2" in out
+
+
+@pytest.mark.slow
+def test_versions_times_the_checkout_it_is_given(tmp_path):
+    """A folder without dfembed would time whichever dfembed is installed: refused."""
+    from pathlib import Path
+
+    from benchmarks.versions import one_pass
+    from tools.offline_models import build
+
+    repo = Path(__file__).resolve().parents[2]
+    corpus = tmp_path / "texts.json"
+    corpus.write_text('["a short text", "another one"]')
+    model = build("minilm-fp32")
+    assert one_pass(repo, corpus, model, tmp_path, 1) > 0
+    elsewhere = tmp_path / "empty"
+    elsewhere.mkdir()
+    with pytest.raises(RuntimeError, match="was not the dfembed imported"):
+        one_pass(elsewhere, corpus, model, tmp_path, 1)
