@@ -23,9 +23,10 @@ from pathlib import Path
 
 from ..errors import ModelLoadError
 from ..models.files import read_json
+from ..models.onnx_graph import read_graph
 from ..models.verify import content_sha256
 from .graph_store import store_dir, writable, write_atomic
-from .graphs import has_external_data, quantized_ops, read_graph
+from .graphs import has_external_data, quantized_ops
 
 log = logging.getLogger("dfembed")
 

@@ -12,12 +12,7 @@ from pathlib import Path
 
 from ..errors import ModelLoadError
 from ..models.files import confined_file, read_bounded
-from ..models.onnx_graph import (  # noqa: F401 - read_graph and external_data_files re-exported
-    external_data_files,
-    external_tensors,
-    read_graph,
-    weight_file_name,
-)
+from ..models.onnx_graph import external_tensors, weight_file_name
 
 #: Operators of graphs that compute in int8: their float inputs must stay float32.
 QUANTIZED_OPS = frozenset(

@@ -14,11 +14,11 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..errors import ModelLoadError
+from ..models.onnx_graph import read_graph
 from .graphs import (
     has_float32_weights,
     load_external_weights,
     quantized_ops,
-    read_graph,
     rewrite_tools_missing,
 )
 

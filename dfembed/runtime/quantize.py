@@ -30,16 +30,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from ..errors import ModelLoadError
+from ..models.onnx_graph import external_data_files, read_graph
 from ..models.verify import content_sha256
 from .cpu import int8_dot_products, is_x86
 from .graph_store import short_hash, store_dir, writable
-from .graphs import (
-    external_data_files,
-    load_external_weights,
-    quantized_ops,
-    read_graph,
-    rewrite_tools_missing,
-)
+from .graphs import load_external_weights, quantized_ops, rewrite_tools_missing
 from .int8_plan import (
     gemms_to_matmuls,
     int8_op_counts,

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from dfembed.errors import ModelLoadError
+from dfembed.models import onnx_graph
 from dfembed.runtime import graphs
 from tests.runtime.test_external_weights import gelu_graph, save_external
 
@@ -31,12 +32,12 @@ def test_a_truncated_graph_is_a_model_load_error(tmp_path):
     path = _save(gelu_graph(0), tmp_path / "g.onnx")
     path.write_bytes(path.read_bytes()[:40])
     with pytest.raises(ModelLoadError, match="Could not read the ONNX graph .* truncated"):
-        graphs.read_graph(path)
+        onnx_graph.read_graph(path)
 
 
 def test_external_weights_are_read_back_into_the_graph(tmp_path):
     path = save_external(gelu_graph(3), tmp_path / "m")
-    model = graphs.read_graph(path)
+    model = onnx_graph.read_graph(path)
     assert graphs.has_external_data(model)
     graphs.load_external_weights(model, path.parent)
     assert not graphs.has_external_data(model)
@@ -50,23 +51,23 @@ def test_a_missing_or_short_weight_file_is_named(tmp_path):
     data = path.parent / "model.onnx.data"
     data.write_bytes(data.read_bytes()[:8])
     with pytest.raises(ModelLoadError, match=r"model.onnx.data holds 8 bytes, but bytes 0 to 64"):
-        graphs.load_external_weights(graphs.read_graph(path), path.parent)
+        graphs.load_external_weights(onnx_graph.read_graph(path), path.parent)
     data.unlink()
     with pytest.raises(ModelLoadError, match="weight file 'model.onnx.data' .* Download"):
-        graphs.load_external_weights(graphs.read_graph(path), path.parent)
+        graphs.load_external_weights(onnx_graph.read_graph(path), path.parent)
 
 
 def test_external_data_files_are_read_from_the_graph(tmp_path):
     (tmp_path / "m" / "weights").mkdir(parents=True)
     path = save_external(gelu_graph(0), tmp_path / "m", location="weights/all.bin")
-    assert graphs.external_data_files(path) == ["weights/all.bin"]
+    assert onnx_graph.external_data_files(path) == ["weights/all.bin"]
     model = onnx.load(str(path), load_external_data=False)
     for entry in model.graph.initializer[0].external_data:
         if entry.key == "location":
             entry.value = "../elsewhere.bin"
     onnx.save(model, str(path))
     with pytest.raises(ModelLoadError, match=r"weight file .*\.\./elsewhere.bin.*goes up"):
-        graphs.external_data_files(path)
+        onnx_graph.external_data_files(path)
 
 
 @pytest.mark.parametrize("precision", ["fp16", "int8"])
